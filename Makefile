@@ -1,0 +1,104 @@
+# REM: Red Eye Monitor.  Plain make; flags come from pkg-config.
+# make [all] | check | sanitize | bench | demo | install | clean
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SHAREDIR ?= $(PREFIX)/share/rem
+DESTDIR ?=
+
+PKGS = yaml-0.1 librrd libcurl tdb libbsd-overlay
+CC ?= cc
+CFLAGS ?= -O2 -g
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Ilib $(PKG_CFLAGS)
+LDLIBS += $(PKG_LIBS) -lm
+
+# Asking pkg-config fails before contrib/deps has run: the deps target runs
+# first in every build, so only evaluate when it is there.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CMDS = $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
+BINS = $(addprefix bin/,$(CMDS))
+LIBSRC = $(wildcard lib/*.c)
+LIBOBJ = $(LIBSRC:.c=.o)
+UNITS = $(patsubst t/unit/%.c,t/unit/%,$(wildcard t/unit/*.c))
+MANS = $(wildcard man/*.[157])
+
+all: deps $(BINS)
+
+deps:
+	@contrib/deps
+
+lib/librem.a: $(LIBOBJ)
+	$(AR) rcs $@ $(LIBOBJ)
+
+lib/%.o: lib/%.c lib/rem.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+bin/%: cmd/%.c lib/librem.a lib/rem.h
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $< lib/librem.a $(LDFLAGS) $(LDLIBS)
+
+t/unit/%: t/unit/%.c lib/librem.a lib/rem.h
+	$(CC) $(CFLAGS) -o $@ $< lib/librem.a $(LDFLAGS) $(LDLIBS)
+
+# check: unit tests, man page lint, then every bats file with the fresh
+# binaries first on PATH and no terminal on standard input.
+check: all $(UNITS)
+	@set -e; for u in $(UNITS); do echo "# $$u"; ./$$u; done
+	@$(MAKE) -s lint
+	PATH="$(CURDIR)/bin:$$PATH" REM_SHARE="$(CURDIR)/share" bats $${BATS_JOBS:+-j $$BATS_JOBS} t/ </dev/null
+	@$(MAKE) -s sanitize
+
+lint:
+	@mandoc -Tlint -Wwarning $(MANS)
+	@echo "# man pages: mandoc -Tlint clean"
+
+# sanitize: the same unit and bats tests against an ASan+UBSan build in
+# build-san/, so a memory error anywhere in the commands fails the run.
+SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE -Wall -Wextra -Ilib $(PKG_CFLAGS)
+SANLIBS = -fsanitize=address,undefined $(LDLIBS)
+SAN_OBJ = $(patsubst lib/%.c,build-san/lib/%.o,$(LIBSRC))
+SAN_BINS = $(addprefix build-san/,$(BINS))
+SAN_UNITS = $(addprefix build-san/,$(UNITS))
+
+build-san/lib/%.o: lib/%.c lib/rem.h
+	@mkdir -p build-san/lib
+	$(CC) $(SANFLAGS) -c -o $@ $<
+build-san/lib/librem.a: $(SAN_OBJ)
+	$(AR) rcs $@ $(SAN_OBJ)
+build-san/bin/%: cmd/%.c build-san/lib/librem.a
+	@mkdir -p build-san/bin
+	$(CC) $(SANFLAGS) -o $@ $< build-san/lib/librem.a $(SANLIBS)
+build-san/t/unit/%: t/unit/%.c build-san/lib/librem.a
+	@mkdir -p build-san/t/unit
+	$(CC) $(SANFLAGS) -o $@ $< build-san/lib/librem.a $(SANLIBS)
+
+sanitize: deps $(SAN_BINS) $(SAN_UNITS)
+	@set -e; for u in $(SAN_UNITS); do echo "# sanitize $$u"; $$u; done
+	PATH="$(CURDIR)/build-san/bin:$$PATH" REM_SHARE="$(CURDIR)/share" \
+		ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		bats $${BATS_JOBS:+-j $$BATS_JOBS} t/ </dev/null
+
+bench: all
+	@PATH="$(CURDIR)/bin:$$PATH" sh t/bench/run
+
+demo: all
+	@PATH="$(CURDIR)/bin:$$PATH" REM_SHARE="$(CURDIR)/share" sh share/examples/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(SHAREDIR)
+	install -m0755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m0644 man/*.1 $(DESTDIR)$(MANDIR)/man1
+	install -m0644 man/*.5 $(DESTDIR)$(MANDIR)/man5
+	install -m0644 man/*.7 $(DESTDIR)$(MANDIR)/man7
+	cp -R share/. $(DESTDIR)$(SHAREDIR)
+
+clean:
+	rm -rf bin build-san lib/*.o lib/librem.a $(UNITS) t/bench/tmp
+
+.PHONY: all deps check lint sanitize bench demo install clean
+.SECONDARY: $(LIBOBJ) $(SAN_OBJ)

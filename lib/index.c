@@ -1,0 +1,971 @@
+/*
+ * index.c: var/index.tdb, the derived index of the tree.
+ *
+ * The files are the truth; the index only makes questions fast.  It holds,
+ * for every object, a record with the stat of its file when it was last read
+ * (size, mtime, ctime, inode: git's stat cache), a hash of its bytes, its
+ * scalar fields flattened ("a.b.0" -> value) and its outgoing references; and
+ * for every object that is referred to, the list of who refers to it.
+ *
+ *   o:SITE/KIND/NAME  object record (text, see put_record)
+ *   r:SITE/KIND/NAME  referrers, "kind/name\n" each
+ *   d:SITE/KIND       the kind folder's mtime at the last full refresh
+ *   m:version         format of this index
+ *
+ * Before a command answers about an object it stats the object's file and
+ * compares; a difference means the file was edited, added or deleted by hand
+ * and only that object is read again.  A file whose mtime is too close to
+ * the time it was indexed is "racy" (it could change again within the same
+ * timestamp) and is re-hashed on its next use.  Updates happen in a tdb
+ * transaction, so a killed process leaves the index as it was before, and a
+ * stale record is always caught by the stat comparison.
+ */
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tdb.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rem.h"
+
+#define INDEX_VERSION "1"
+
+struct rec {
+	int64_t size, ms, mns, ino, cs, cns;
+	uint64_t hash;
+	int racy, bad;
+	struct entry e;
+};
+
+void
+entry_free(struct entry *e)
+{
+	if (!e)
+		return;
+	free(e->path);
+	for (int i = 0; i < e->nfields; i++)
+		free(e->fields[i]);
+	free(e->fields);
+	for (int i = 0; i < e->nrefs; i++)
+		free(e->refs[i]);
+	free(e->refs);
+	memset(e, 0, sizeof *e);
+}
+
+static TDB_DATA
+tkey(const char *s)
+{
+	return (TDB_DATA){ (unsigned char *)s, strlen(s) };
+}
+
+static char *
+okey(const char *site, const char *kind, const char *name)
+{
+	return xasprintf("o:%s/%s/%s", site, kind, name);
+}
+
+static int
+parse_rec(const TDB_DATA *v, struct rec *r)
+{
+	memset(r, 0, sizeof *r);
+	const char *p = (const char *)v->dptr, *end = p + v->dsize;
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	if (!nl)
+		return -1;
+	char head[256];
+	size_t hl = (size_t)(nl - p);
+	if (hl >= sizeof head)
+		return -1;
+	memcpy(head, p, hl);
+	head[hl] = 0;
+	if (sscanf(head, "1 %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64
+		   " %" SCNx64 " %d %d",
+		   &r->size, &r->ms, &r->mns, &r->ino, &r->cs, &r->cns, &r->hash, &r->racy,
+		   &r->bad) != 9)
+		return -1;
+	p = nl + 1;
+	nl = memchr(p, '\n', (size_t)(end - p));
+	if (!nl)
+		return -1;
+	r->e.path = xstrndup(p, (size_t)(nl - p));
+	r->e.bad = r->bad;
+	for (p = nl + 1; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		if (p[0] == 'f' && p[1] == '\t') {
+			r->e.fields = xrealloc(r->e.fields, (size_t)(r->e.nfields + 1) * sizeof(char *));
+			r->e.fields[r->e.nfields++] = xstrndup(p + 2, (size_t)(nl - p - 2));
+		} else if (p[0] == 'r' && p[1] == '\t') {
+			r->e.refs = xrealloc(r->e.refs, (size_t)(r->e.nrefs + 1) * sizeof(char *));
+			r->e.refs[r->e.nrefs++] = xstrndup(p + 2, (size_t)(nl - p - 2));
+		}
+	}
+	return 0;
+}
+
+static int
+fetch_rec(struct rem *rm, const char *key, struct rec *r)
+{
+	TDB_DATA v = tdb_fetch(rm->idx, tkey(key));
+	if (!v.dptr)
+		return 0;
+	int ok = parse_rec(&v, r) == 0;
+	free(v.dptr);
+	if (!ok)
+		entry_free(&r->e);
+	return ok;
+}
+
+static void
+stat_into(struct rec *r, const struct stat *st)
+{
+	r->size = st->st_size;
+	r->ms = st->st_mtim.tv_sec;
+	r->mns = st->st_mtim.tv_nsec;
+	r->cs = st->st_ctim.tv_sec;
+	r->cns = st->st_ctim.tv_nsec;
+	r->ino = (int64_t)st->st_ino;
+	/* A file changed within the last two seconds may change again without
+	 * its mtime moving (coarse timestamps): look at its bytes next time. */
+	r->racy = (int64_t)time(NULL) - r->ms < 2;
+}
+
+static int
+stat_same(const struct rec *r, const struct stat *st)
+{
+	return r->size == st->st_size && r->ms == st->st_mtim.tv_sec &&
+	       r->mns == st->st_mtim.tv_nsec && r->cs == st->st_ctim.tv_sec &&
+	       r->cns == st->st_ctim.tv_nsec && r->ino == (int64_t)st->st_ino;
+}
+
+static void
+put_record(struct buf *b, const struct rec *r)
+{
+	buf_printf(b, "1 %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
+		      " %" PRIx64 " %d %d\n%s\n",
+		   r->size, r->ms, r->mns, r->ino, r->cs, r->cns, r->hash, r->racy, r->bad,
+		   r->e.path);
+	for (int i = 0; i < r->e.nfields; i++)
+		buf_printf(b, "f\t%s\n", r->e.fields[i]);
+	for (int i = 0; i < r->e.nrefs; i++)
+		buf_printf(b, "r\t%s\n", r->e.refs[i]);
+}
+
+struct refs_ctx {
+	struct entry *e;
+};
+
+static int
+collect_ref(const struct ydoc *d, int k, const struct field *f, void *arg)
+{
+	struct entry *e = arg;
+	struct ref r;
+	const char *why;
+	(void)f;
+	if (ref_parse(d->n[k].value, &r, &why) < 0 || !kind_find(r.kind))
+		return 0;
+	if (f->ref_kind && strcmp(f->ref_kind, r.kind))
+		return 0;
+	char *s = xasprintf("%s/%s", r.kind, r.name);
+	for (int i = 0; i < e->nrefs; i++)
+		if (!strcmp(e->refs[i], s)) {
+			free(s);
+			return 0;
+		}
+	e->refs = xrealloc(e->refs, (size_t)(e->nrefs + 1) * sizeof(char *));
+	e->refs[e->nrefs++] = s;
+	return 0;
+}
+
+/* Fill r's entry (fields, refs, bad) from the text of a file of kind k. */
+static void
+digest(const struct kind *k, const char *text, size_t len, struct rec *r)
+{
+	struct ydoc d;
+	long line, col;
+	char msg[256];
+	r->hash = hash64(text, len);
+	if (ydoc_load(&d, text, len, &line, &col, msg, sizeof msg) < 0) {
+		r->bad = r->e.bad = 1;
+		return;
+	}
+	r->bad = r->e.bad = 0;
+	struct buf b = { 0 };
+	for (int i = 1; i < d.len; i++) {
+		const struct ynode *n = &d.n[i];
+		if (n->type != Y_SCALAR)
+			continue;
+		buf_reset(&b);
+		escape_field(&b, n->path, strlen(n->path));
+		buf_addc(&b, '\t');
+		escape_field(&b, n->value, n->vlen);
+		r->e.fields = xrealloc(r->e.fields, (size_t)(r->e.nfields + 1) * sizeof(char *));
+		r->e.fields[r->e.nfields++] = xstrdup(b.s);
+	}
+	buf_free(&b);
+	if (k)
+		each_ref(k, &d, collect_ref, &r->e);
+	ydoc_free(&d);
+}
+
+/* ---- referrer lists ---- */
+
+static void
+rlist_edit(struct rem *rm, const char *site, const char *target, const char *who, int add)
+{
+	char *key = xasprintf("r:%s/%s", site, target);
+	TDB_DATA v = tdb_fetch(rm->idx, tkey(key));
+	struct buf b = { 0 };
+	size_t wl = strlen(who);
+	int found = 0;
+	if (v.dptr) {
+		const char *p = (const char *)v.dptr, *end = p + v.dsize;
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl)
+				nl = end;
+			if ((size_t)(nl - p) == wl && !memcmp(p, who, wl)) {
+				found = 1;
+				if (add)
+					buf_add(&b, p, (size_t)(nl - p) + 1);
+			} else
+				buf_add(&b, p, (size_t)(nl - p) + (nl < end));
+			p = nl + 1;
+		}
+		free(v.dptr);
+	}
+	if (add && !found) {
+		buf_add(&b, who, wl);
+		buf_addc(&b, '\n');
+	}
+	if (b.len)
+		tdb_store(rm->idx, tkey(key), (TDB_DATA){ (unsigned char *)b.s, b.len }, TDB_REPLACE);
+	else
+		tdb_delete(rm->idx, tkey(key));
+	buf_free(&b);
+	free(key);
+}
+
+static int
+has_ref(const struct entry *e, const char *s)
+{
+	for (int i = 0; i < e->nrefs; i++)
+		if (!strcmp(e->refs[i], s))
+			return 1;
+	return 0;
+}
+
+static void
+update_rlists(struct rem *rm, const char *site, const char *who, const struct entry *old,
+	      const struct entry *new)
+{
+	if (old)
+		for (int i = 0; i < old->nrefs; i++)
+			if (!new || !has_ref(new, old->refs[i]))
+				rlist_edit(rm, site, old->refs[i], who, 0);
+	if (new)
+		for (int i = 0; i < new->nrefs; i++)
+			if (!old || !has_ref(old, new->refs[i]))
+				rlist_edit(rm, site, new->refs[i], who, 1);
+}
+
+/* ---- transactions ---- */
+
+static int
+tx_begin(struct rem *rm)
+{
+	if (rm->idx_rdonly || !rm->idx)
+		return -1;
+	if (rm->in_tx++)
+		return 0;
+	if (tdb_transaction_start(rm->idx) != 0) {
+		rm->in_tx = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+tx_end(struct rem *rm)
+{
+	if (rm->in_tx && --rm->in_tx == 0)
+		if (tdb_transaction_commit(rm->idx) != 0)
+			warnx("index: cannot commit an update (it will be redone next time)");
+}
+
+/* ---- one object ---- */
+
+/* Bring the record of site/kind/name up to date given its stat result
+ * (st NULL: the file is gone).  Returns 1 exists, 0 gone. */
+static int
+refresh_one(struct rem *rm, const char *site, const char *kind, const char *name,
+	    const struct stat *st, struct rec *have, int have_ok, struct entry *out)
+{
+	char *key = okey(site, kind, name);
+	char *who = xasprintf("%s/%s", kind, name);
+	char *path = obj_path(rm, site, kind, name);
+	struct rec nr;
+	int rc = 1;
+	memset(&nr, 0, sizeof nr);
+
+	if (!st) {
+		if (have_ok && tx_begin(rm) == 0) {
+			update_rlists(rm, site, who, &have->e, NULL);
+			tdb_delete(rm->idx, tkey(key));
+			tx_end(rm);
+		}
+		rc = 0;
+		goto out;
+	}
+	if (have_ok && stat_same(have, st) && !have->racy) {
+		if (out) {
+			*out = have->e;
+			memset(&have->e, 0, sizeof have->e);
+		}
+		goto out;
+	}
+	struct buf text = { 0 };
+	if (read_file(path, &text) < 0) {
+		buf_free(&text);
+		if (errno == ENOENT) {
+			rc = refresh_one(rm, site, kind, name, NULL, have, have_ok, NULL);
+			goto out;
+		}
+		warn("%s", rel_path(rm, path));
+		rc = -1;
+		goto out;
+	}
+	stat_into(&nr, st);
+	nr.e.path = xstrdup(rel_path(rm, path));
+	if (have_ok && have->hash == hash64(text.s, text.len) && !have->bad) {
+		/* Same bytes: only the stat changed. */
+		nr.hash = have->hash;
+		nr.bad = have->bad;
+		nr.e.fields = have->e.fields, nr.e.nfields = have->e.nfields;
+		nr.e.refs = have->e.refs, nr.e.nrefs = have->e.nrefs;
+		have->e.fields = NULL, have->e.nfields = 0;
+		have->e.refs = NULL, have->e.nrefs = 0;
+	} else
+		digest(kind_find(kind), text.s, text.len, &nr);
+	nr.e.bad = nr.bad;
+	buf_free(&text);
+	if (tx_begin(rm) == 0) {
+		struct buf b = { 0 };
+		put_record(&b, &nr);
+		update_rlists(rm, site, who, have_ok ? &have->e : NULL, &nr.e);
+		tdb_store(rm->idx, tkey(key), (TDB_DATA){ (unsigned char *)b.s, b.len }, TDB_REPLACE);
+		buf_free(&b);
+		tx_end(rm);
+	}
+	if (out) {
+		*out = nr.e;
+		memset(&nr.e, 0, sizeof nr.e);
+	}
+out:
+	entry_free(&nr.e);
+	free(key);
+	free(who);
+	free(path);
+	return rc;
+}
+
+int
+index_get(struct rem *rm, const char *site, const char *kind, const char *name, struct entry *e)
+{
+	struct stat st;
+	struct rec have;
+	char *key = okey(site, kind, name);
+	char *path = obj_path(rm, site, kind, name);
+	int have_ok = index_open(rm) == 0 && rm->idx ? fetch_rec(rm, key, &have) : 0;
+	int sr = stat(path, &st);
+	int rc;
+	if (e)
+		memset(e, 0, sizeof *e);
+	if (sr < 0 && errno != ENOENT && errno != ENOTDIR) {
+		warn("%s", rel_path(rm, path));
+		rc = -1;
+	} else
+		rc = refresh_one(rm, site, kind, name, sr < 0 ? NULL : &st, &have, have_ok, e);
+	if (have_ok)
+		entry_free(&have.e);
+	free(key);
+	free(path);
+	return rc;
+}
+
+/* ---- a whole kind ---- */
+
+struct gone_ctx {
+	const char *prefix;
+	size_t plen;
+	char **names; /* sorted names present */
+	int n;
+	char **gone;
+	int ngone;
+	int is_site;
+};
+
+static int
+cmpstrp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+find_gone(struct tdb_context *t, TDB_DATA k, TDB_DATA v, void *arg)
+{
+	struct gone_ctx *g = arg;
+	(void)t, (void)v;
+	if (k.dsize <= g->plen || memcmp(k.dptr, g->prefix, g->plen))
+		return 0;
+	char *name = xstrndup((char *)k.dptr + g->plen, k.dsize - g->plen);
+	if (g->is_site) {
+		/* site records are o:SITE/site/SITE */
+		char *a = strchr(name, '/');
+		if (!a || strncmp(a, "/site/", 6) || strncmp(name, a + 6, (size_t)(a - name)) ||
+		    strlen(a + 6) != (size_t)(a - name)) {
+			free(name);
+			return 0;
+		}
+		*a = 0;
+	}
+	if (strchr(name, '/') || bsearch(&name, g->names, (size_t)g->n, sizeof *g->names, cmpstrp)) {
+		free(name);
+		return 0;
+	}
+	g->gone = xrealloc(g->gone, (size_t)(g->ngone + 1) * sizeof(char *));
+	g->gone[g->ngone++] = name;
+	return 0;
+}
+
+static int
+refresh_kind(struct rem *rm, const char *site, const char *kind)
+{
+	if (index_open(rm) < 0 || !rm->idx)
+		return -1;
+	int n;
+	char **names;
+	char *dir;
+	int is_site = !strcmp(kind, "site");
+	struct stat dst;
+	if (is_site) {
+		names = list_sites(rm->root);
+		for (n = 0; names[n]; n++)
+			;
+		dir = xstrdup(rm->root);
+	} else {
+		names = list_names(rm, site, kind, &n);
+		dir = xasprintf("%s/%s/%s", rm->root, site, kind);
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dir_ok = dfd >= 0 && fstat(dfd, &dst) == 0;
+	char *dkey = xasprintf("d:%s/%s", is_site ? "" : site, kind);
+	char dval[64] = "";
+	if (dir_ok)
+		snprintf(dval, sizeof dval, "%lld.%ld %lld", (long long)dst.st_mtim.tv_sec,
+			 dst.st_mtim.tv_nsec, (long long)dst.st_ino);
+	int in = tx_begin(rm) == 0;
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		char *rel = is_site ? xasprintf("%s/site.yaml", names[i]) : xasprintf("%s.yaml", names[i]);
+		int sr = dfd >= 0 ? fstatat(dfd, rel, &st, 0) : -1;
+		free(rel);
+		const char *s = is_site ? names[i] : site;
+		char *key = okey(s, kind, names[i]);
+		struct rec have;
+		int have_ok = fetch_rec(rm, key, &have);
+		free(key);
+		if (!(have_ok && sr == 0 && stat_same(&have, &st) && !have.racy))
+			refresh_one(rm, s, kind, names[i], sr == 0 ? &st : NULL, &have, have_ok, NULL);
+		if (have_ok)
+			entry_free(&have.e);
+	}
+	/* Deletions change the folder's mtime: only then look for records whose
+	 * file is gone. */
+	TDB_DATA old = tdb_fetch(rm->idx, tkey(dkey));
+	int dir_same = old.dptr && dir_ok && old.dsize == strlen(dval) && !memcmp(old.dptr, dval, old.dsize);
+	free(old.dptr);
+	if (!dir_same) {
+		struct gone_ctx g = { 0 };
+		char *prefix = is_site ? xstrdup("o:") : xasprintf("o:%s/%s/", site, kind);
+		g.prefix = prefix;
+		g.plen = strlen(prefix);
+		g.names = names;
+		g.n = n;
+		g.is_site = is_site;
+		tdb_traverse_read(rm->idx, find_gone, &g);
+		for (int i = 0; i < g.ngone; i++) {
+			const char *s = is_site ? g.gone[i] : site;
+			char *key = okey(s, kind, g.gone[i]);
+			struct rec have;
+			if (fetch_rec(rm, key, &have)) {
+				refresh_one(rm, s, kind, g.gone[i], NULL, &have, 1, NULL);
+				entry_free(&have.e);
+			}
+			free(key);
+			free(g.gone[i]);
+		}
+		free(g.gone);
+		free(prefix);
+		if (dir_ok && in)
+			tdb_store(rm->idx, tkey(dkey), (TDB_DATA){ (unsigned char *)dval, strlen(dval) },
+				  TDB_REPLACE);
+	}
+	if (in)
+		tx_end(rm);
+	if (dfd >= 0)
+		close(dfd);
+	free(dkey);
+	free(dir);
+	free_list(names);
+	return 0;
+}
+
+int
+index_refresh(struct rem *rm, const char *site, const char *kind)
+{
+	if (kind)
+		return refresh_kind(rm, site, kind);
+	for (int i = 0; rem_kinds[i]; i++)
+		refresh_kind(rm, site, rem_kinds[i]->name);
+	return 0;
+}
+
+char **
+index_used_by(struct rem *rm, const char *site, const char *kind, const char *name, int exact)
+{
+	for (int i = 0; rem_kinds[i]; i++)
+		if (kind_may_refer(rem_kinds[i], kind) && exact)
+			refresh_kind(rm, site, rem_kinds[i]->name);
+	if (index_open(rm) < 0 || !rm->idx)
+		return xcalloc(1, sizeof(char *));
+	char *key = xasprintf("r:%s/%s/%s", site, kind, name);
+	char *target = xasprintf("%s/%s", kind, name);
+	TDB_DATA v = tdb_fetch(rm->idx, tkey(key));
+	char **out = xcalloc(1, sizeof *out);
+	int n = 0;
+	if (v.dptr) {
+		const char *p = (const char *)v.dptr, *end = p + v.dsize;
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl)
+				nl = end;
+			char *who = xstrndup(p, (size_t)(nl - p));
+			p = nl + 1;
+			struct ref r;
+			const char *why;
+			struct entry e;
+			/* check each against its file: it may have changed */
+			if (ref_parse(who, &r, &why) == 0 &&
+			    index_get(rm, !strcmp(r.kind, "site") ? r.name : site, r.kind, r.name, &e) == 1) {
+				if (has_ref(&e, target)) {
+					out = xrealloc(out, (size_t)(n + 2) * sizeof *out);
+					out[n++] = who;
+					who = NULL;
+				}
+				entry_free(&e);
+			}
+			free(who);
+		}
+		free(v.dptr);
+	}
+	out[n] = NULL;
+	qsort(out, (size_t)n, sizeof *out, cmpstrp);
+	free(key);
+	free(target);
+	return out;
+}
+
+/* ---- open, rebuild, verify ---- */
+
+static char *
+index_path(const struct rem *rm)
+{
+	return xasprintf("%s/var/index.tdb", rm->root);
+}
+
+static int
+version_ok(struct tdb_context *t)
+{
+	TDB_DATA v = tdb_fetch(t, tkey("m:version"));
+	int ok = v.dptr && v.dsize == strlen(INDEX_VERSION) && !memcmp(v.dptr, INDEX_VERSION, v.dsize);
+	free(v.dptr);
+	return ok;
+}
+
+int
+index_open(struct rem *rm)
+{
+	if (rm->idx)
+		return 0;
+	char *var = xasprintf("%s/var", rm->root);
+	char *p = index_path(rm);
+	mkdir_p(var, 0755);
+	free(var);
+	int fresh = access(p, F_OK) != 0;
+	rm->idx = tdb_open(p, 4099, TDB_NOSYNC | TDB_INCOMPATIBLE_HASH, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (!rm->idx && (errno == EACCES || errno == EROFS)) {
+		rm->idx = tdb_open(p, 0, TDB_NOSYNC, O_RDONLY | O_CLOEXEC, 0);
+		rm->idx_rdonly = 1;
+	}
+	free(p);
+	if (!rm->idx) {
+		warnx("var/index.tdb cannot be opened: rebuilding it");
+		return index_rebuild(rm, NULL);
+	}
+	if (fresh || !version_ok(rm->idx)) {
+		if (rm->idx_rdonly) {
+			warnx("var/index.tdb is out of date and read-only");
+			return 0;
+		}
+		/* Another process may be building it: wait for the writers' lock,
+		 * then look again before building. */
+		int held = rm->lockfd >= 0;
+		if (!held && rem_lock(rm) < 0)
+			return -1;
+		int rc = 0;
+		if (!version_ok(rm->idx))
+			rc = index_rebuild(rm, NULL);
+		if (!held)
+			rem_unlock(rm);
+		return rc;
+	}
+	return 0;
+}
+
+void
+rem_close(struct rem *rm)
+{
+	if (rm->idx)
+		tdb_close(rm->idx);
+	rm->idx = NULL;
+	rem_unlock(rm);
+	free(rm->root);
+	free(rm->site);
+	memset(rm, 0, sizeof *rm);
+	rm->lockfd = -1;
+}
+
+/* Referrer lists gathered in memory while rebuilding: a small hash table. */
+struct rl {
+	char *key;
+	struct buf who;
+};
+struct rtab {
+	struct rl *t;
+	size_t cap, n;
+};
+
+static struct rl *
+rtab_get(struct rtab *h, const char *key)
+{
+	if (h->n * 2 >= h->cap) {
+		struct rtab g = { xcalloc(h->cap ? h->cap * 2 : 1024, sizeof(struct rl)),
+				  h->cap ? h->cap * 2 : 1024, 0 };
+		for (size_t i = 0; i < h->cap; i++)
+			if (h->t[i].key) {
+				size_t j = hash64(h->t[i].key, strlen(h->t[i].key)) & (g.cap - 1);
+				while (g.t[j].key)
+					j = (j + 1) & (g.cap - 1);
+				g.t[j] = h->t[i];
+				g.n++;
+			}
+		free(h->t);
+		*h = g;
+	}
+	size_t j = hash64(key, strlen(key)) & (h->cap - 1);
+	while (h->t[j].key && strcmp(h->t[j].key, key))
+		j = (j + 1) & (h->cap - 1);
+	if (!h->t[j].key) {
+		h->t[j].key = xstrdup(key);
+		h->n++;
+	}
+	return &h->t[j];
+}
+
+static void
+rebuild_one(struct rem *rm, struct tdb_context *t, struct rtab *rt, int dfd, const char *site,
+	    const char *kind, const char *name, const char *rel, long *count)
+{
+	int fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	struct buf text = { 0 };
+	if (fd < 0 || fstat(fd, &st) < 0 || read_fd(fd, &text) < 0) {
+		if (fd >= 0)
+			close(fd);
+		buf_free(&text);
+		return;
+	}
+	close(fd);
+	struct rec r;
+	memset(&r, 0, sizeof r);
+	stat_into(&r, &st);
+	char *path = obj_path(rm, site, kind, name);
+	r.e.path = xstrdup(rel_path(rm, path));
+	free(path);
+	digest(kind_find(kind), text.s, text.len, &r);
+	buf_free(&text);
+	struct buf b = { 0 };
+	put_record(&b, &r);
+	char *key = okey(site, kind, name);
+	tdb_store(t, tkey(key), (TDB_DATA){ (unsigned char *)b.s, b.len }, TDB_REPLACE);
+	free(key);
+	buf_free(&b);
+	for (int i = 0; i < r.e.nrefs; i++) {
+		char *rk = xasprintf("r:%s/%s", site, r.e.refs[i]);
+		struct rl *l = rtab_get(rt, rk);
+		free(rk);
+		buf_printf(&l->who, "%s/%s\n", kind, name);
+	}
+	entry_free(&r.e);
+	(*count)++;
+}
+
+int
+index_rebuild(struct rem *rm, long *nobjects)
+{
+	char *p = index_path(rm);
+	char *tmp = xasprintf("%s.new", p);
+	long count = 0;
+	char **sites = list_sites(rm->root);
+	/* size the hash table to the tree: count the files first */
+	long guess = 0;
+	for (char **s = sites; *s; s++)
+		for (int i = 0; rem_kinds[i]; i++) {
+			int n;
+			char **names = list_names(rm, *s, rem_kinds[i]->name, &n);
+			guess += n;
+			free_list(names);
+		}
+	unlink(tmp);
+	struct tdb_context *t = tdb_open(tmp, (int)(guess * 2 + 1031) | 1,
+					 TDB_NOSYNC | TDB_NOLOCK | TDB_INCOMPATIBLE_HASH,
+					 O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (!t) {
+		warn("cannot create %s", rel_path(rm, tmp));
+		free(p);
+		free(tmp);
+		free_list(sites);
+		return -1;
+	}
+	struct rtab rt = { 0 };
+	for (char **s = sites; *s; s++) {
+		int rfd = open(rm->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		char *rel = xasprintf("%s/site.yaml", *s);
+		rebuild_one(rm, t, &rt, rfd, *s, "site", *s, rel, &count);
+		free(rel);
+		close(rfd);
+		for (int i = 0; rem_kinds[i]; i++) {
+			const char *kind = rem_kinds[i]->name;
+			if (!strcmp(kind, "site"))
+				continue;
+			char *dir = xasprintf("%s/%s/%s", rm->root, *s, kind);
+			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			free(dir);
+			if (dfd < 0)
+				continue;
+			int n;
+			char **names = list_names(rm, *s, kind, &n);
+			for (int j = 0; j < n; j++) {
+				char *f = xasprintf("%s.yaml", names[j]);
+				rebuild_one(rm, t, &rt, dfd, *s, kind, names[j], f, &count);
+				free(f);
+			}
+			free_list(names);
+			close(dfd);
+		}
+	}
+	for (size_t i = 0; i < rt.cap; i++)
+		if (rt.t[i].key) {
+			tdb_store(t, tkey(rt.t[i].key),
+				  (TDB_DATA){ (unsigned char *)rt.t[i].who.s, rt.t[i].who.len }, TDB_REPLACE);
+			free(rt.t[i].key);
+			buf_free(&rt.t[i].who);
+		}
+	free(rt.t);
+	tdb_store(t, tkey("m:version"), tkey(INDEX_VERSION), TDB_REPLACE);
+	tdb_close(t);
+	free_list(sites);
+	int rc = 0;
+	if (rename(tmp, p) < 0) {
+		warn("rename %s", rel_path(rm, tmp));
+		rc = -1;
+	}
+	if (rm->idx)
+		tdb_close(rm->idx);
+	rm->idx = tdb_open(p, 0, TDB_NOSYNC | TDB_INCOMPATIBLE_HASH, O_RDWR | O_CLOEXEC, 0644);
+	rm->idx_rdonly = 0;
+	if (!rm->idx) {
+		warn("cannot open %s", rel_path(rm, p));
+		rc = -1;
+	}
+	free(p);
+	free(tmp);
+	if (nobjects)
+		*nobjects = count;
+	return rc;
+}
+
+struct verify_ctx {
+	struct rem *rm;
+	int bad;
+};
+
+static int
+verify_rec(struct tdb_context *t, TDB_DATA k, TDB_DATA v, void *arg)
+{
+	struct verify_ctx *c = arg;
+	(void)t;
+	if (k.dsize < 2 || memcmp(k.dptr, "o:", 2))
+		return 0;
+	struct rec r;
+	char *key = xstrndup((char *)k.dptr, k.dsize);
+	if (parse_rec(&v, &r) < 0) {
+		printf("damaged\t%s\n", key + 2);
+		c->bad++;
+		free(key);
+		return 0;
+	}
+	char *path = xasprintf("%s/%s", c->rm->root, r.e.path);
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		printf("deleted\t%s\n", r.e.path);
+		c->bad++;
+	} else if (!stat_same(&r, &st) || r.racy) {
+		struct buf text = { 0 };
+		if (read_file(path, &text) == 0 && hash64(text.s, text.len) != r.hash) {
+			printf("changed\t%s\n", r.e.path);
+			c->bad++;
+		}
+		buf_free(&text);
+	}
+	/* each outgoing reference is in its target's referrer list */
+	const char *slash = strchr(key + 2, '/');
+	char *site = xstrndup(key + 2, (size_t)(slash - key - 2));
+	for (int i = 0; i < r.e.nrefs; i++) {
+		char *rk = xasprintf("r:%s/%s", site, r.e.refs[i]);
+		TDB_DATA l = tdb_fetch(c->rm->idx, tkey(rk));
+		const char *who = slash + 1;
+		size_t wl = strlen(who);
+		int found = 0;
+		for (const char *p = (const char *)l.dptr, *end = p + l.dsize; p && p < end;) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl)
+				nl = end;
+			if ((size_t)(nl - p) == wl && !memcmp(p, who, wl))
+				found = 1;
+			p = nl + 1;
+		}
+		if (!found) {
+			printf("unlisted\t%s -> %s\n", who, r.e.refs[i]);
+			c->bad++;
+		}
+		free(l.dptr);
+		free(rk);
+	}
+	free(site);
+	free(path);
+	free(key);
+	entry_free(&r.e);
+	return 0;
+}
+
+int
+index_verify(struct rem *rm)
+{
+	struct verify_ctx c = { rm, 0 };
+	if (index_open(rm) < 0 || !rm->idx)
+		return -1;
+	tdb_traverse_read(rm->idx, verify_rec, &c);
+	/* files the index does not know */
+	char **sites = list_sites(rm->root);
+	for (char **s = sites; *s; s++)
+		for (int i = 0; rem_kinds[i]; i++) {
+			const char *kind = rem_kinds[i]->name;
+			int n;
+			char **names = !strcmp(kind, "site") ? NULL : list_names(rm, *s, kind, &n);
+			char *one[2] = { *s, NULL };
+			for (char **nm = names ? names : one; *nm; nm++) {
+				char *key = okey(*s, kind, *nm);
+				TDB_DATA v = tdb_fetch(rm->idx, tkey(key));
+				if (!v.dptr) {
+					char *path = obj_path(rm, *s, kind, *nm);
+					printf("new\t%s\n", rel_path(rm, path));
+					free(path);
+					c.bad++;
+				}
+				free(v.dptr);
+				free(key);
+			}
+			free_list(names);
+		}
+	free_list(sites);
+	return c.bad;
+}
+
+/* ---- reading entries ---- */
+
+char *
+entry_value(const struct entry *e, const char *field)
+{
+	size_t fl = strlen(field);
+	struct buf b = { 0 };
+	int n = 0;
+	for (int i = 0; i < e->nfields; i++) {
+		const char *f = e->fields[i];
+		const char *tab = strchr(f, '\t');
+		if (!tab)
+			continue;
+		size_t kl = (size_t)(tab - f);
+		int exact = kl == fl && !memcmp(f, field, fl);
+		int item = kl > fl + 1 && !memcmp(f, field, fl) && f[fl] == '.' &&
+			   strspn(f + fl + 1, "0123456789") == kl - fl - 1;
+		if (!exact && !item)
+			continue;
+		char *v = unescape_field(tab + 1, strlen(tab + 1));
+		if (n++)
+			buf_addc(&b, ',');
+		buf_adds(&b, v);
+		free(v);
+		if (exact)
+			break;
+	}
+	if (!n)
+		return NULL;
+	return b.s ? b.s : xstrdup("");
+}
+
+int
+entry_match(const struct entry *e, const char *field, const char *op, const char *value)
+{
+	size_t fl = strlen(field);
+	int any = 0;
+	for (int i = 0; i < e->nfields; i++) {
+		const char *f = e->fields[i];
+		const char *tab = strchr(f, '\t');
+		if (!tab)
+			continue;
+		size_t kl = (size_t)(tab - f);
+		int exact = kl == fl && !memcmp(f, field, fl);
+		int item = kl > fl + 1 && !memcmp(f, field, fl) && f[fl] == '.' &&
+			   strspn(f + fl + 1, "0123456789") == kl - fl - 1;
+		if (!exact && !item)
+			continue;
+		any = 1;
+		char *v = unescape_field(tab + 1, strlen(tab + 1));
+		int m = !strcmp(op, "~") ? fnmatch(value, v, 0) == 0 : !strcmp(v, value);
+		free(v);
+		if (m)
+			return strcmp(op, "!=") != 0;
+	}
+	(void)any;
+	return !strcmp(op, "!=");
+}

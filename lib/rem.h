@@ -1,0 +1,300 @@
+/*
+ * rem.h: the one header of librem, sectioned by the file that implements
+ * each part.  Every rem-* command includes it and links lib/librem.a.
+ */
+#ifndef REM_H
+#define REM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+/* Exit statuses, the same for every command (see rem(7)). */
+enum {
+	EX_REM_OK = 0,     /* done */
+	EX_REM_FALSE = 1,  /* false, or no match */
+	EX_REM_USAGE = 2,  /* usage error or bad input */
+	EX_REM_FAIL = 3,   /* a failure while acting */
+};
+
+/* ---- util.c: memory, strings, files ---- */
+
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
+char *xstrdup(const char *);
+char *xstrndup(const char *, size_t);
+char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable byte buffer, always NUL-terminated. */
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+void buf_add(struct buf *, const void *, size_t);
+void buf_adds(struct buf *, const char *);
+void buf_addc(struct buf *, int);
+void buf_printf(struct buf *, const char *, ...) __attribute__((format(printf, 2, 3)));
+void buf_reset(struct buf *);
+void buf_free(struct buf *);
+
+/* Read a whole file; returns 0 or -1 with errno set. */
+int read_file(const char *path, struct buf *out);
+int read_fd(int fd, struct buf *out);
+uint64_t hash64(const void *, size_t);
+int has_suffix(const char *s, const char *suffix);
+/* Edit distance, capped: returns cap+1 when it exceeds cap. */
+int edit_distance(const char *a, const char *b, int cap);
+/* Escape \t, \n, \\ so a value fits on one tab-separated line, and back. */
+void escape_field(struct buf *, const char *s, size_t len);
+char *unescape_field(const char *s, size_t len);
+
+/* ---- err.c: one wording for every error ---- */
+
+/* "rem-x: path:line:col: message" (line/col omitted when 0). */
+void rem_warnx_at(const char *path, long line, long col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Where rem_warnx_at writes (default stderr), and whether without the
+ * program's name (rem-check prints its findings as its output). */
+extern FILE *rem_diag;
+extern int rem_diag_bare;
+/* Print usage ("usage: ...") and exit 2. */
+void usage_exit(const char *usage) __attribute__((noreturn));
+
+/* ---- name.c: names and references ---- */
+
+#define REM_NAME_MAX 200
+/* NULL when s is a valid object name, else why it is not. */
+const char *name_invalid(const char *s);
+const char *kind_invalid(const char *s);
+
+/* A reference kind/name, parsed in place into fixed buffers. */
+struct ref {
+	char kind[64];
+	char name[REM_NAME_MAX + 1];
+};
+/* Parse "kind/name"; on failure returns -1 and sets *why. */
+int ref_parse(const char *s, struct ref *r, const char **why);
+
+/*
+ * Reference input: from the arguments when there are any, else one per line
+ * from standard input, refusing a terminal (see rem(7), REFERENCES).
+ * "-" among the arguments also reads standard input.
+ */
+struct refin {
+	char **argv;
+	int argc, i;
+	int from_stdin, stdin_done;
+	char *line;
+	size_t linecap;
+	int nul; /* -0: NUL-separated on input */
+};
+void refin_init(struct refin *, int argc, char **argv, int nul);
+/* Next reference text, or NULL at the end.  The string is the caller's
+ * until the next call. */
+const char *refin_next(struct refin *);
+
+/* ---- yaml.c: a YAML document as a flat list of nodes with positions ---- */
+
+enum ynode_type { Y_SCALAR, Y_MAP, Y_SEQ };
+
+struct ynode {
+	enum ynode_type type;
+	int parent;        /* index of the parent node, -1 for the root */
+	int depth;
+	char *key;         /* for children of a mapping: the key text */
+	char *path;        /* dotted path from the root ("a.b.0.c"), "" for root */
+	char *value;       /* scalars: the value text */
+	size_t vlen;
+	int style;         /* yaml_scalar_style_t of a scalar; flow/block of a
+			      collection (1 block, 2 flow) */
+	int plain_null;    /* a plain empty/~/null scalar */
+	size_t start, end; /* byte offsets of the value node */
+	long line, col;    /* 1-based position of the value node */
+	size_t kstart, kend; /* key scalar offsets (children of a mapping) */
+	long kline, kcol;
+	int nchild;
+};
+
+struct ydoc {
+	struct ynode *n;
+	int len, cap;
+	int empty; /* the file holds no document, or an empty one */
+};
+
+/* Parse a YAML text.  On error returns -1 with *line, *col and a message in
+ * msg.  Aliases, several documents and non-scalar keys are refused. */
+int ydoc_load(struct ydoc *, const char *text, size_t len, long *line, long *col,
+	      char *msg, size_t msgsz);
+void ydoc_free(struct ydoc *);
+/* The node at a dotted path, or -1. */
+int ydoc_find(const struct ydoc *, const char *path);
+/* Print a node as one-line flow YAML (scalars bare). */
+void ydoc_flow(const struct ydoc *, int node, struct buf *out);
+/* Is this scalar safe to write plain, keeping its text as is? */
+int yaml_plain_ok(const char *s);
+/* Append s as a YAML scalar: plain when safe, else double-quoted. */
+void yaml_quote(struct buf *, const char *s, int force_quote);
+
+/* ---- schema.c: the kinds and their fields ---- */
+
+enum ftype { F_STR, F_INT, F_FLOAT, F_BOOL, F_ENUM, F_REF, F_MAP, F_LIST, F_OBJ };
+
+#define FL_REQUIRED 1u
+#define FL_TREE 2u /* references through this field must not form a cycle */
+
+struct field {
+	const char *name;
+	enum ftype type;
+	unsigned flags;
+	const char *ref_kind;           /* F_REF: the kind referred to (NULL: any) */
+	const char *def;                /* default value, as text */
+	const char *help;
+	const struct field *sub;        /* F_LIST: one element field; F_OBJ: fields */
+	const char *const *enumv;       /* F_ENUM: NULL-terminated values */
+	double min, max;                /* F_INT, F_FLOAT: range when min < max */
+};
+
+struct kind {
+	const char *name;
+	const char *help;
+	const struct field *fields;     /* terminated by a NULL name */
+};
+
+extern const struct kind *const rem_kinds[];
+const struct kind *kind_find(const char *name);
+const struct field *field_find(const struct field *fields, const char *name);
+const char *ftype_name(const struct field *);
+/* The field at a dotted path inside a kind (numbers step into lists). */
+const struct field *kind_field_path(const struct kind *, const char *path);
+/* Does any field of kind k (at any depth) refer to kind target? */
+int kind_may_refer(const struct kind *k, const char *target);
+void kind_help(const struct kind *, FILE *);
+
+/* ---- validate.c: an object against its schema ---- */
+
+struct problem {
+	long line, col;
+	char *msg;
+};
+struct problems {
+	struct problem *p;
+	int len, cap;
+};
+void problems_add(struct problems *, long line, long col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void problems_free(struct problems *);
+/* Check a parsed document against kind k.  Appends problems; returns their
+ * number.  Reference targets are not checked here (see tree.c). */
+int validate(const struct kind *, const struct ydoc *, struct problems *);
+/* Each reference in a valid document: calls fn(node, ref text, field). */
+typedef int (*ref_fn)(const struct ydoc *, int node, const struct field *, void *);
+int each_ref(const struct kind *, const struct ydoc *, ref_fn, void *);
+
+/* ---- edit.c: change one field and keep every other byte ---- */
+
+enum edit_op { ED_SET, ED_APPEND, ED_REMOVE, ED_DELETE };
+/* Apply one edit to text (a whole YAML file); on error returns -1 with a
+ * message.  The result replaces text. */
+int yaml_edit(struct buf *text, const char *path, enum edit_op op, const char *value,
+	      char *msg, size_t msgsz);
+
+/* ---- atomic.c: whole-file writes and the writers' lock ---- */
+
+/* Write data to path atomically: temporary file in the same folder, fsync,
+ * rename, fsync of the folder.  Returns 0 or -1 with errno. */
+int atomic_write(const char *path, const void *data, size_t len, mode_t mode);
+int fsync_dir_of(const char *path);
+int mkdir_p(const char *path, mode_t mode);
+
+/* ---- tree.c: the tree, its sites, paths of objects ---- */
+
+struct tdb_context;
+
+struct rem {
+	char *root;      /* absolute path of the tree */
+	char *site;      /* the current site */
+	struct tdb_context *idx;
+	int idx_rdonly;
+	int lockfd;      /* the writers' lock, when held */
+	int in_tx;
+	void *sess;      /* index refresh session (index.c) */
+};
+
+/* Find the tree (-R, else REM_ROOT) and the site (-S, else REM_SITE, else
+ * the tree's only site).  Prints the error and returns -1 on failure.  The
+ * index is opened when first needed. */
+int rem_open(struct rem *, const char *root, const char *site);
+void rem_close(struct rem *);
+/* Path of an object's file (malloc'd); kind "site" names a site. */
+char *obj_path(const struct rem *, const char *site, const char *kind, const char *name);
+/* Relative form of a path inside the tree, for messages. */
+const char *rel_path(const struct rem *, const char *path);
+/* Take and release the lock that serialises writers. */
+int rem_lock(struct rem *);
+void rem_unlock(struct rem *);
+/* The sites of the tree, sorted (NULL-terminated, malloc'd). */
+char **list_sites(const char *root);
+void free_list(char **);
+/* Names of the objects of one kind in a site, sorted; NULL-terminated. */
+char **list_names(const struct rem *, const char *site, const char *kind, int *n);
+
+/* ---- index.c: var/index.tdb, the derived index ---- */
+
+/* Open the index if it is not open yet (every index_* call does this). */
+int index_open(struct rem *);
+
+/* What the index knows about one object. */
+struct entry {
+	char *path;         /* relative to the root */
+	int bad;            /* the file did not parse */
+	char **fields;      /* flattened scalars: "path\tvalue" (value escaped) */
+	int nfields;
+	char **refs;        /* outgoing references "kind/name" */
+	int nrefs;
+};
+void entry_free(struct entry *);
+/* The value of a field (flattened path) or NULL; lists join with ','. */
+char *entry_value(const struct entry *, const char *field);
+int entry_match(const struct entry *, const char *field, const char *op, const char *value);
+
+/* Bring one object's entry up to date with its file (stat cache).  Returns
+ * 1 when the object exists, 0 when it does not, -1 on error.  With e, fills
+ * the entry. */
+int index_get(struct rem *, const char *site, const char *kind, const char *name,
+	      struct entry *e);
+/* Bring a whole kind (NULL: every kind) of a site up to date. */
+int index_refresh(struct rem *, const char *site, const char *kind);
+/* Refresh every kind that may refer to kind target, then list who refers to
+ * kind/name (NULL-terminated, malloc'd "kind/name" strings). */
+char **index_used_by(struct rem *, const char *site, const char *kind, const char *name,
+		     int exact);
+/* Throw the index away and build it again from the files. */
+int index_rebuild(struct rem *, long *nobjects);
+/* Compare the index with the files without changing it; prints each
+ * difference; returns their number. */
+int index_verify(struct rem *);
+/* Load and parse one object file; prints parse errors when noisy. */
+int obj_load(const char *path, struct buf *text, struct ydoc *d, int noisy,
+	     const char *shown);
+
+/* ---- store.c: writing objects ---- */
+
+/* Validate text as object kind/name (schema, references, cycles), printing
+ * each problem against shown; returns the number of problems. */
+int obj_check(struct rem *, const char *site, const struct kind *, const char *name,
+	      const char *text, size_t len, const char *shown);
+/* Validate and write an object under the writers' lock held by the caller. */
+int obj_store(struct rem *, const char *site, const struct kind *, const char *name,
+	      const char *text, size_t len);
+
+/* ---- geo.c: locations ---- */
+
+double geo_km(double lat1, double lon1, double lat2, double lon2);
+/* Coordinates of a location: its own, or its nearest ancestor's.  Returns 1
+ * when found, 0 when no ancestor has them, -1 if the location is missing. */
+int loc_coords(struct rem *, const char *site, const char *name, double *lat, double *lon,
+	       char **from);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * store.c: checking an object as a whole (schema, references, cycles) and
+ * writing it.  rem-put and rem-check share these, so a file that rem-put
+ * would refuse is exactly one that rem-check reports.
+ */
+#include <err.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rem.h"
+
+struct refck {
+	struct rem *rm;
+	const char *site, *kind, *name, *shown;
+	int problems;
+};
+
+static int
+check_ref(const struct ydoc *d, int k, const struct field *f, void *arg)
+{
+	struct refck *c = arg;
+	const struct ynode *n = &d->n[k];
+	struct ref r;
+	const char *why;
+	if (ref_parse(n->value, &r, &why) < 0 || !kind_find(r.kind) ||
+	    (f->ref_kind && strcmp(f->ref_kind, r.kind)))
+		return 0; /* validate() reported it */
+	if (!strcmp(r.kind, c->kind) && !strcmp(r.name, c->name)) {
+		if (f->flags & FL_TREE) {
+			rem_warnx_at(c->shown, n->line, n->col, "field '%s': %s refers to itself",
+				     n->path, n->value);
+			c->problems++;
+		}
+		return 0;
+	}
+	int ex = index_get(c->rm, !strcmp(r.kind, "site") ? r.name : c->site, r.kind, r.name, NULL);
+	if (ex == 0) {
+		rem_warnx_at(c->shown, n->line, n->col, "field '%s': %s does not exist", n->path,
+			     n->value);
+		c->problems++;
+		return 0;
+	}
+	if (!(f->flags & FL_TREE) || ex < 0)
+		return 0;
+	/* Follow the same field upwards: reaching this object again is a cycle. */
+	char cur[REM_NAME_MAX + 1];
+	struct buf chain = { 0 };
+	buf_printf(&chain, "%s/%s -> %s", c->kind, c->name, n->value);
+	strlcpy(cur, r.name, sizeof cur);
+	for (int steps = 0; steps < 100000; steps++) {
+		struct entry e;
+		if (index_get(c->rm, c->site, r.kind, cur, &e) != 1)
+			break;
+		char *up = entry_value(&e, f->name);
+		entry_free(&e);
+		struct ref u;
+		if (!up || ref_parse(up, &u, &why) < 0 || strcmp(u.kind, r.kind)) {
+			free(up);
+			break;
+		}
+		buf_printf(&chain, " -> %s", up);
+		free(up);
+		if (!strcmp(u.kind, c->kind) && !strcmp(u.name, c->name)) {
+			rem_warnx_at(c->shown, n->line, n->col, "field '%s': cycle %s", n->path, chain.s);
+			c->problems++;
+			break;
+		}
+		if (!strcmp(u.name, cur))
+			break;
+		strlcpy(cur, u.name, sizeof cur);
+	}
+	buf_free(&chain);
+	return 0;
+}
+
+int
+obj_check(struct rem *rm, const char *site, const struct kind *k, const char *name,
+	  const char *text, size_t len, const char *shown)
+{
+	struct ydoc d;
+	long line, col;
+	char msg[256];
+	if (ydoc_load(&d, text, len, &line, &col, msg, sizeof msg) < 0) {
+		rem_warnx_at(shown, line, col, "%s", msg);
+		return 1;
+	}
+	struct problems pr = { 0 };
+	int n = validate(k, &d, &pr);
+	for (int i = 0; i < pr.len; i++)
+		rem_warnx_at(shown, pr.p[i].line, pr.p[i].col, "%s", pr.p[i].msg);
+	problems_free(&pr);
+	struct refck c = { rm, site, k->name, name, shown, 0 };
+	each_ref(k, &d, check_ref, &c);
+	ydoc_free(&d);
+	return n + c.problems;
+}
+
+int
+obj_store(struct rem *rm, const char *site, const struct kind *k, const char *name,
+	  const char *text, size_t len)
+{
+	char *path = obj_path(rm, site, k->name, name);
+	const char *shown = rel_path(rm, path);
+	int rc = -1;
+	if (obj_check(rm, site, k, name, text, len, shown) > 0) {
+		rc = 1;
+		goto out;
+	}
+	char *dir = xstrdup(path);
+	if (mkdir_p(dirname(dir), 0755) < 0) {
+		warn("mkdir %s", rel_path(rm, dirname(dir)));
+		free(dir);
+		goto out;
+	}
+	free(dir);
+	if (atomic_write(path, text, len, 0644) < 0) {
+		warn("write %s", shown);
+		goto out;
+	}
+	index_get(rm, site, k->name, name, NULL);
+	rc = 0;
+out:
+	free(path);
+	return rc;
+}
