@@ -72,8 +72,11 @@ main(int argc, char **argv)
 			char *dot = strchr(f, '.');
 			if (dot)
 				*dot = 0;
-			errx(EX_REM_USAGE, "%s: unknown field '%s' (rem help %s lists them)", argv[0],
-			     argv[i][0] ? f : "", k->name);
+			const char *sug = field_suggest(k->fields, f);
+			if (sug && strcmp(sug, f))
+				errx(EX_REM_USAGE, "%s: unknown field '%s' (did you mean '%s'?)", argv[0], f, sug);
+			errx(EX_REM_USAGE, "%s: unknown field '%s' (rem help %s lists them)", argv[0], f,
+			     k->name);
 		}
 		ed[ned++] = (struct edit){ f, op, eq + 1 };
 	}

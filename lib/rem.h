@@ -188,6 +188,8 @@ void problems_free(struct problems *);
 /* Check a parsed document against kind k.  Appends problems; returns their
  * number.  Reference targets are not checked here (see tree.c). */
 int validate(const struct kind *, const struct ydoc *, struct problems *);
+/* The field name closest to a misspelt one, or NULL. */
+const char *field_suggest(const struct field *fields, const char *key);
 /* Each reference in a valid document: calls fn(node, ref text, field). */
 typedef int (*ref_fn)(const struct ydoc *, int node, const struct field *, void *);
 int each_ref(const struct kind *, const struct ydoc *, ref_fn, void *);
@@ -226,6 +228,8 @@ struct rem {
  * the tree's only site).  Prints the error and returns -1 on failure.  The
  * index is opened when first needed. */
 int rem_open(struct rem *, const char *root, const char *site);
+/* Only find the tree, for commands that work on every site (-a). */
+int rem_open_tree(struct rem *, const char *root);
 void rem_close(struct rem *);
 /* Path of an object's file (malloc'd); kind "site" names a site. */
 char *obj_path(const struct rem *, const char *site, const char *kind, const char *name);

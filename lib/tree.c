@@ -116,7 +116,7 @@ rel_path(const struct rem *r, const char *path)
 }
 
 int
-rem_open(struct rem *r, const char *root, const char *site)
+rem_open_tree(struct rem *r, const char *root)
 {
 	char real[PATH_MAX];
 	memset(r, 0, sizeof *r);
@@ -132,6 +132,14 @@ rem_open(struct rem *r, const char *root, const char *site)
 		return -1;
 	}
 	r->root = xstrdup(real);
+	return 0;
+}
+
+int
+rem_open(struct rem *r, const char *root, const char *site)
+{
+	if (rem_open_tree(r, root) < 0)
+		return -1;
 	if (!site || !*site)
 		site = getenv("REM_SITE");
 	if (site && *site) {

@@ -66,8 +66,8 @@ parse_bool(const char *s)
 	return -1;
 }
 
-static const char *
-suggest(const struct field *fields, const char *key)
+const char *
+field_suggest(const struct field *fields, const char *key)
 {
 	const char *best = NULL;
 	int bd = 3;
@@ -191,7 +191,7 @@ check_fields(const struct field *fields, const struct ydoc *d, int k, struct pro
 			}
 		const struct field *f = field_find(fields, c->key);
 		if (!f) {
-			const char *s = suggest(fields, c->key);
+			const char *s = field_suggest(fields, c->key);
 			if (s)
 				problems_add(pr, c->kline, c->kcol, "unknown field '%s' (did you mean '%s'?)",
 					     c->key, s);

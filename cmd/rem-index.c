@@ -1,0 +1,69 @@
+/*
+ * rem-index: bring var/index.tdb up to date with the files, build it anew,
+ * or compare it with them.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rem.h"
+
+#define USAGE "rem-index [-R root] [-S site] [-a] [-v] [--rebuild | --verify]"
+
+int
+main(int argc, char **argv)
+{
+	const char *root = NULL, *site = NULL;
+	int c, rebuild = 0, verify = 0, all = 0, verbose = 0;
+	static const struct option lo[] = {
+		{ "rebuild", no_argument, NULL, 'r' },
+		{ "verify", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	while ((c = getopt_long(argc, argv, "R:S:avrV", lo, NULL)) != -1)
+		switch (c) {
+		case 'R': root = optarg; break;
+		case 'S': site = optarg; break;
+		case 'a': all = 1; break;
+		case 'v': verbose = 1; break;
+		case 'r': rebuild = 1; break;
+		case 'V': verify = 1; break;
+		default: usage_exit(USAGE);
+		}
+	if (optind != argc || (rebuild && verify))
+		usage_exit(USAGE);
+	struct rem r;
+	if (rem_open(&r, root, site) < 0)
+		return EX_REM_USAGE;
+	int rc = 0;
+	if (verify) {
+		int n = index_verify(&r);
+		if (n < 0)
+			rc = EX_REM_FAIL;
+		else if (n > 0) {
+			warnx("the index differs from the files in %d place%s (rem index refreshes it)", n,
+			      n == 1 ? "" : "s");
+			rc = EX_REM_FALSE;
+		}
+	} else if (rebuild) {
+		long n = 0;
+		if (rem_lock(&r) < 0 || index_rebuild(&r, &n) < 0)
+			rc = EX_REM_FAIL;
+		else if (verbose)
+			fprintf(stderr, "rem-index: %ld objects\n", n);
+	} else {
+		/* Refresh is what every command does for what it reads; here for
+		 * the whole site (-a: every site). */
+		if (all) {
+			char **sites = list_sites(r.root);
+			for (char **s = sites; *s; s++)
+				index_refresh(&r, *s, NULL);
+			free_list(sites);
+		} else
+			index_refresh(&r, r.site, NULL);
+	}
+	rem_close(&r);
+	return rc;
+}
