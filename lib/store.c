@@ -13,8 +13,8 @@
 
 struct refck {
 	struct rem *rm;
-	const char *site, *kind, *name, *shown;
-	int problems;
+	const char *site, *kind, *name;
+	struct problems *pr;
 };
 
 static int
@@ -29,17 +29,15 @@ check_ref(const struct ydoc *d, int k, const struct field *f, void *arg)
 		return 0; /* validate() reported it */
 	if (!strcmp(r.kind, c->kind) && !strcmp(r.name, c->name)) {
 		if (f->flags & FL_TREE) {
-			rem_warnx_at(c->shown, n->line, n->col, "field '%s': %s refers to itself",
+			problems_add(c->pr, n->line, n->col, "field '%s': %s refers to itself",
 				     n->path, n->value);
-			c->problems++;
 		}
 		return 0;
 	}
 	int ex = index_get(c->rm, !strcmp(r.kind, "site") ? r.name : c->site, r.kind, r.name, NULL);
 	if (ex == 0) {
-		rem_warnx_at(c->shown, n->line, n->col, "field '%s': %s does not exist", n->path,
+		problems_add(c->pr, n->line, n->col, "field '%s': %s does not exist", n->path,
 			     n->value);
-		c->problems++;
 		return 0;
 	}
 	if (!(f->flags & FL_TREE) || ex < 0)
@@ -63,8 +61,7 @@ check_ref(const struct ydoc *d, int k, const struct field *f, void *arg)
 		buf_printf(&chain, " -> %s", up);
 		free(up);
 		if (!strcmp(u.kind, c->kind) && !strcmp(u.name, c->name)) {
-			rem_warnx_at(c->shown, n->line, n->col, "field '%s': cycle %s", n->path, chain.s);
-			c->problems++;
+			problems_add(c->pr, n->line, n->col, "field '%s': cycle %s", n->path, chain.s);
 			break;
 		}
 		if (!strcmp(u.name, cur))
@@ -73,6 +70,15 @@ check_ref(const struct ydoc *d, int k, const struct field *f, void *arg)
 	}
 	buf_free(&chain);
 	return 0;
+}
+
+static int
+byplace(const void *a, const void *b)
+{
+	const struct problem *x = a, *y = b;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->col < y->col ? -1 : x->col > y->col;
 }
 
 int
@@ -87,14 +93,16 @@ obj_check(struct rem *rm, const char *site, const struct kind *k, const char *na
 		return 1;
 	}
 	struct problems pr = { 0 };
-	int n = validate(k, &d, &pr);
-	for (int i = 0; i < pr.len; i++)
-		rem_warnx_at(shown, pr.p[i].line, pr.p[i].col, "%s", pr.p[i].msg);
-	problems_free(&pr);
-	struct refck c = { rm, site, k->name, name, shown, 0 };
+	validate(k, &d, &pr);
+	struct refck c = { rm, site, k->name, name, &pr };
 	each_ref(k, &d, check_ref, &c);
 	ydoc_free(&d);
-	return n + c.problems;
+	qsort(pr.p, (size_t)pr.len, sizeof *pr.p, byplace);
+	for (int i = 0; i < pr.len; i++)
+		rem_warnx_at(shown, pr.p[i].line, pr.p[i].col, "%s", pr.p[i].msg);
+	int n = pr.len;
+	problems_free(&pr);
+	return n;
 }
 
 int
