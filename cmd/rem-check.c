@@ -31,12 +31,6 @@ check_file(struct rem *r, const char *site, const struct kind *k, const char *na
 	free(path);
 }
 
-static int
-cmpstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void
 check_kind_dir(struct rem *r, const char *site, const char *dirname)
 {
@@ -66,7 +60,7 @@ check_kind_dir(struct rem *r, const char *site, const char *dirname)
 		ents[n++] = xstrdup(e->d_name);
 	}
 	closedir(d);
-	qsort(ents, (size_t)n, sizeof *ents, cmpstr);
+	sort_strings(ents, (size_t)n);
 	for (int i = 0; i < n; i++) {
 		char *f = ents[i], *shown = xasprintf("%s/%s", rel, f);
 		size_t l = strlen(f);
@@ -125,7 +119,7 @@ check_site(struct rem *r, const char *site)
 		dirs[n++] = xstrdup(e->d_name);
 	}
 	closedir(d);
-	qsort(dirs, (size_t)n, sizeof *dirs, cmpstr);
+	sort_strings(dirs, (size_t)n);
 	for (int i = 0; i < n; i++) {
 		check_kind_dir(r, site, dirs[i]);
 		free(dirs[i]);

@@ -248,7 +248,8 @@ cmd_near(struct rem *r, int argc, char **argv)
 		l->km = geo_km(lat, lon, a, o);
 		locs[k++] = *l;
 	}
-	qsort(locs, (size_t)k, sizeof *locs, bykm);
+	if (k > 1)
+		qsort(locs, (size_t)k, sizeof *locs, bykm);
 	for (int i = 0; i < k && (max < 0 || i < max); i++)
 		printf("location/%s\t%.1f\n", locs[i].name, locs[i].km);
 	free(mine);

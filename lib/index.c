@@ -414,12 +414,6 @@ struct gone_ctx {
 };
 
 static int
-cmpstrp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
 find_gone(struct tdb_context *t, TDB_DATA k, TDB_DATA v, void *arg)
 {
 	struct gone_ctx *g = arg;
@@ -437,7 +431,7 @@ find_gone(struct tdb_context *t, TDB_DATA k, TDB_DATA v, void *arg)
 		}
 		*a = 0;
 	}
-	if (strchr(name, '/') || bsearch(&name, g->names, (size_t)g->n, sizeof *g->names, cmpstrp)) {
+	if (strchr(name, '/') || find_string(g->names, (size_t)g->n, name)) {
 		free(name);
 		return 0;
 	}
@@ -578,7 +572,7 @@ index_used_by(struct rem *rm, const char *site, const char *kind, const char *na
 		free(v.dptr);
 	}
 	out[n] = NULL;
-	qsort(out, (size_t)n, sizeof *out, cmpstrp);
+	sort_strings(out, (size_t)n);
 	free(key);
 	free(target);
 	return out;

@@ -44,6 +44,9 @@ int read_file(const char *path, struct buf *out);
 int read_fd(int fd, struct buf *out);
 uint64_t hash64(const void *, size_t);
 int has_suffix(const char *s, const char *suffix);
+/* Sort strings by strcmp; look one up in a sorted array. */
+void sort_strings(char **, size_t);
+int find_string(char *const *, size_t, const char *);
 /* Edit distance, capped: returns cap+1 when it exceeds cap. */
 int edit_distance(const char *a, const char *b, int cap);
 /* Escape \t, \n, \\ so a value fits on one tab-separated line, and back. */

@@ -97,7 +97,8 @@ obj_check(struct rem *rm, const char *site, const struct kind *k, const char *na
 	struct refck c = { rm, site, k->name, name, &pr };
 	each_ref(k, &d, check_ref, &c);
 	ydoc_free(&d);
-	qsort(pr.p, (size_t)pr.len, sizeof *pr.p, byplace);
+	if (pr.len > 1)
+		qsort(pr.p, (size_t)pr.len, sizeof *pr.p, byplace);
 	for (int i = 0; i < pr.len; i++)
 		rem_warnx_at(shown, pr.p[i].line, pr.p[i].col, "%s", pr.p[i].msg);
 	int n = pr.len;

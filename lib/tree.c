@@ -18,12 +18,6 @@
 
 #include "rem.h"
 
-static int
-cmpstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 void
 free_list(char **l)
 {
@@ -58,7 +52,7 @@ list_sites(const char *root)
 		v[n] = NULL;
 	}
 	closedir(d);
-	qsort(v, (size_t)n, sizeof *v, cmpstr);
+	sort_strings(v, (size_t)n);
 	return v;
 }
 
@@ -92,7 +86,7 @@ list_names(const struct rem *r, const char *site, const char *kind, int *np)
 		closedir(d);
 	}
 	v[n] = NULL;
-	qsort(v, n, sizeof *v, cmpstr);
+	sort_strings(v, n);
 	if (np)
 		*np = (int)n;
 	return v;

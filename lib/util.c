@@ -243,3 +243,22 @@ unescape_field(const char *s, size_t len)
 	*p = 0;
 	return o;
 }
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+sort_strings(char **v, size_t n)
+{
+	if (v && n > 1)
+		qsort(v, n, sizeof *v, cmpstr);
+}
+
+int
+find_string(char *const *v, size_t n, const char *s)
+{
+	return v && n && bsearch(&s, v, n, sizeof *v, cmpstr) != NULL;
+}

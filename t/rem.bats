@@ -59,3 +59,14 @@ load helper
 	run rem ../../bin/sh
 	assert_failure 2
 }
+
+@test "the README lists every command with the line rem help gives" {
+	for c in "$BATS_TEST_DIRNAME"/../cmd/rem-*.c; do
+		n=$(basename "$c" .c)
+		want=$(rem help "$n" | sed 's/^[^:]*: //; s/ (see .*//')
+		grep -Eq "^    $n +$want\$" "$BATS_TEST_DIRNAME/../README" || {
+			echo "README does not list: $n  $want"
+			return 1
+		}
+	done
+}
