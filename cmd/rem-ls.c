@@ -222,6 +222,10 @@ main(int argc, char **argv)
 			const struct kind *k = rem_kinds[i];
 			if (only && k != only)
 				continue;
+			/* fields come from the index: bring the kind up to date in
+			 * one pass (one transaction) before streaming it */
+			if (nwh || noutf)
+				index_refresh(&r, r.site, k->name);
 			char **names = !strcmp(k->name, "site") ? list_sites(r.root)
 							       : list_names(&r, r.site, k->name, NULL);
 			for (char **p = names; *p; p++)

@@ -359,8 +359,13 @@ refresh_one(struct rem *rm, const char *site, const char *kind, const char *name
 	buf_free(&text);
 	if (tx_begin(rm) == 0) {
 		struct buf b = { 0 };
+		struct rec now;
+		/* another process may have updated it since we looked */
+		int now_ok = fetch_rec(rm, key, &now);
 		put_record(&b, &nr);
-		update_rlists(rm, site, who, have_ok ? &have->e : NULL, &nr.e);
+		update_rlists(rm, site, who, now_ok ? &now.e : NULL, &nr.e);
+		if (now_ok)
+			entry_free(&now.e);
 		tdb_store(rm->idx, tkey(key), (TDB_DATA){ (unsigned char *)b.s, b.len }, TDB_REPLACE);
 		buf_free(&b);
 		tx_end(rm);
@@ -377,6 +382,17 @@ out:
 	return rc;
 }
 
+static int
+is_fresh(const struct rem *rm, const char *site, const char *kind)
+{
+	for (int i = 0; i < rm->nfresh; i++) {
+		const char *f = rm->fresh[i], *slash = strchr(f, '/');
+		if (!strncmp(f, site, (size_t)(slash - f)) && site[slash - f] == 0 && !strcmp(slash + 1, kind))
+			return 1;
+	}
+	return 0;
+}
+
 int
 index_get(struct rem *rm, const char *site, const char *kind, const char *name, struct entry *e)
 {
@@ -385,6 +401,17 @@ index_get(struct rem *rm, const char *site, const char *kind, const char *name, 
 	char *key = okey(site, kind, name);
 	char *path = obj_path(rm, site, kind, name);
 	int have_ok = index_open(rm) == 0 && rm->idx ? fetch_rec(rm, key, &have) : 0;
+	if (have_ok && is_fresh(rm, site, kind)) {
+		/* this process stat'ed the whole kind a moment ago */
+		if (e) {
+			*e = have.e;
+			memset(&have.e, 0, sizeof have.e);
+		}
+		entry_free(&have.e);
+		free(key);
+		free(path);
+		return 1;
+	}
 	int sr = stat(path, &st);
 	int rc;
 	if (e)
@@ -515,6 +542,10 @@ refresh_kind(struct rem *rm, const char *site, const char *kind)
 	}
 	if (in)
 		tx_end(rm);
+	if (!is_fresh(rm, site, kind)) {
+		rm->fresh = xrealloc(rm->fresh, (size_t)(rm->nfresh + 1) * sizeof *rm->fresh);
+		rm->fresh[rm->nfresh++] = xasprintf("%s/%s", site, kind);
+	}
 	if (dfd >= 0)
 		close(dfd);
 	free(dkey);
@@ -642,6 +673,9 @@ rem_close(struct rem *rm)
 		tdb_close(rm->idx);
 	rm->idx = NULL;
 	rem_unlock(rm);
+	for (int i = 0; i < rm->nfresh; i++)
+		free(rm->fresh[i]);
+	free(rm->fresh);
 	free(rm->root);
 	free(rm->site);
 	memset(rm, 0, sizeof *rm);

@@ -224,7 +224,8 @@ struct rem {
 	int idx_rdonly;
 	int lockfd;      /* the writers' lock, when held */
 	int in_tx;
-	void *sess;      /* index refresh session (index.c) */
+	char **fresh;    /* "site/kind" refreshed whole by this process */
+	int nfresh;
 };
 
 /* Find the tree (-R, else REM_ROOT) and the site (-S, else REM_SITE, else
