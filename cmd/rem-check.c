@@ -141,6 +141,8 @@ main(int argc, char **argv)
 		default: usage_exit(USAGE);
 		}
 	argc -= optind, argv += optind;
+	if (all && argc > 0)
+		usage_exit(USAGE " (-a takes no references)");
 	struct rem r;
 	if ((all ? rem_open_tree(&r, root) : rem_open(&r, root, site)) < 0)
 		return EX_REM_USAGE;
@@ -169,6 +171,5 @@ main(int argc, char **argv)
 	} else
 		check_site(&r, r.site);
 	rem_close(&r);
-	fflush(stdout);
-	return problems ? EX_REM_USAGE : 0;
+	return finish_stdout(problems ? EX_REM_USAGE : 0);
 }

@@ -37,7 +37,7 @@ main(int argc, char **argv)
 			fields[nfields++] = argv[i];
 	}
 	if (head < 0)
-		head = nrefs != 1;
+		head = nrefs != 1 || !strcmp(refs[0], "-");
 	struct rem r;
 	if (rem_open(&r, root, site) < 0)
 		return EX_REM_USAGE;
@@ -130,7 +130,5 @@ main(int argc, char **argv)
 	free(refs);
 	free(fields);
 	rem_close(&r);
-	if (fflush(stdout) != 0)
-		err(EX_REM_FAIL, "standard output");
-	return worst;
+	return finish_stdout(worst);
 }

@@ -35,7 +35,8 @@ main(int argc, char **argv)
 	if (optind != argc || (rebuild && verify))
 		usage_exit(USAGE);
 	struct rem r;
-	if (rem_open(&r, root, site) < 0)
+	/* rebuild, verify and -a cover every site: no site need be chosen */
+	if ((rebuild || verify || all ? rem_open_tree(&r, root) : rem_open(&r, root, site)) < 0)
 		return EX_REM_USAGE;
 	int rc = 0;
 	if (verify) {
@@ -43,8 +44,8 @@ main(int argc, char **argv)
 		if (n < 0)
 			rc = EX_REM_FAIL;
 		else if (n > 0) {
-			warnx("the index differs from the files in %d place%s (rem index refreshes it)", n,
-			      n == 1 ? "" : "s");
+			warnx("the index differs from the files in %d place%s (rem index --rebuild "
+			      "makes it anew)", n, n == 1 ? "" : "s");
 			rc = EX_REM_FALSE;
 		}
 	} else if (rebuild) {
@@ -59,10 +60,11 @@ main(int argc, char **argv)
 		if (all) {
 			char **sites = list_sites(r.root);
 			for (char **s = sites; *s; s++)
-				index_refresh(&r, *s, NULL);
+				if (index_refresh(&r, *s, NULL) < 0)
+					rc = EX_REM_FAIL;
 			free_list(sites);
-		} else
-			index_refresh(&r, r.site, NULL);
+		} else if (index_refresh(&r, r.site, NULL) < 0)
+			rc = EX_REM_FAIL;
 	}
 	rem_close(&r);
 	return rc;

@@ -86,5 +86,5 @@ main(int argc, char **argv)
 	free(gi);
 	printf("%s\t%s\n", r.root, site);
 	rem_close(&r);
-	return 0;
+	return finish_stdout(0);
 }

@@ -222,7 +222,7 @@ cmd_near(struct rem *r, int argc, char **argv)
 {
 	int c, max = -1;
 	const char *type = NULL;
-	optind = 1;
+	optind = 0; /* glibc: 0 starts getopt afresh, with permutation */
 	while ((c = getopt(argc, argv, "n:t:")) != -1)
 		switch (c) {
 		case 'n': max = atoi(optarg); break;
@@ -288,6 +288,5 @@ main(int argc, char **argv)
 	else
 		usage_exit(USAGE);
 	rem_close(&r);
-	fflush(stdout);
-	return rc;
+	return finish_stdout(rc);
 }

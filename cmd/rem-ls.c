@@ -7,6 +7,7 @@
  * as it is read.  Output streams: one kind folder's names at a time.
  */
 #include <err.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,20 +30,29 @@ static void
 add_where(const char *s)
 {
 	const char *op = NULL;
-	size_t fl = 0;
-	const char *p;
-	if ((p = strstr(s, "!=")))
-		op = "!=", fl = (size_t)(p - s);
-	else if ((p = strchr(s, '~')))
-		op = "~", fl = (size_t)(p - s);
-	else if ((p = strchr(s, '=')))
-		op = "=", fl = (size_t)(p - s);
+	size_t fl = strcspn(s, "!=~");
+	/* the first operator in the text separates field from value, so a
+	 * value may hold '=', '~' and '!' */
+	if (s[fl] == '!' && s[fl + 1] == '=')
+		op = "!=";
+	else if (s[fl] == '~')
+		op = "~";
+	else if (s[fl] == '=')
+		op = "=";
 	if (!op || fl == 0)
 		errx(EX_REM_USAGE, "-w %s: expected field=value, field!=value or field~pattern", s);
 	wh = xrealloc(wh, (size_t)(nwh + 1) * sizeof *wh);
 	wh[nwh++] = (struct where){ xstrndup(s, fl), (char *)op, xstrdup(s + fl + strlen(op)) };
 }
 
+static int
+pseudo(const char *f)
+{
+	return !strcmp(f, "name") || !strcmp(f, "kind") || !strcmp(f, "site") || !strcmp(f, "path");
+}
+
+/* A field's value as text: scalars as they are, lists and mappings as one
+ * line of flow YAML (read from the file, as rem-get prints them). */
 static char *
 value_of(const struct rem *r, const struct kind *k, const char *site, const char *name,
 	 const struct entry *e, const char *f)
@@ -55,13 +65,35 @@ value_of(const struct rem *r, const struct kind *k, const char *site, const char
 		return xstrdup(site);
 	if (!strcmp(f, "path"))
 		return xasprintf("%s/%s", r->root, e->path);
-	char *v = entry_value(e, f);
-	if (!v) {
-		const struct field *fd = kind_field_path(k, f);
-		if (fd && fd->def)
-			v = xstrdup(fd->def);
+	const struct field *fd = kind_field_path(k, f);
+	if (fd && (fd->type == F_MAP || fd->type == F_OBJ || fd->type == F_LIST)) {
+		char *path = xasprintf("%s/%s", r->root, e->path);
+		struct buf text = { 0 }, out = { 0 };
+		struct ydoc d;
+		long line, col;
+		char msg[256];
+		if (read_file(path, &text) == 0 &&
+		    ydoc_load(&d, text.s, text.len, &line, &col, msg, sizeof msg) == 0) {
+			int n = d.empty ? -1 : ydoc_find(&d, f);
+			if (n >= 0 && !(d.n[n].type == Y_SCALAR && d.n[n].plain_null))
+				ydoc_flow(&d, n, &out);
+			ydoc_free(&d);
+		}
+		buf_free(&text);
+		free(path);
+		return out.s;
 	}
+	char *v = entry_value(e, f);
+	if (!v && fd && fd->def)
+		v = xstrdup(fd->def);
 	return v;
+}
+
+static int
+match_one(const char *op, const char *pattern, const char *v)
+{
+	int m = !strcmp(op, "~") ? fnmatch(pattern, v, 0) == 0 : !strcmp(pattern, v);
+	return !strcmp(op, "!=") ? !m : m;
 }
 
 /* Print one object if it passes the filters.  Returns 1 when printed. */
@@ -74,25 +106,19 @@ show(struct rem *r, const struct kind *k, const char *site, const char *name)
 		if (index_get(r, site, k->name, name, &e) != 1)
 			return 0;
 		for (int i = 0; i < nwh; i++) {
+			const struct field *fd = kind_field_path(k, wh[i].field);
+			char *v = NULL;
 			int m;
-			if (!strcmp(wh[i].field, "name") || !strcmp(wh[i].field, "kind")) {
-				char *v = value_of(r, k, site, name, &e, wh[i].field);
-				struct entry one = { 0 };
-				char *f = xasprintf("%s\t%s", wh[i].field, v);
-				one.fields = &f;
-				one.nfields = 1;
-				m = entry_match(&one, wh[i].field, wh[i].op, wh[i].value);
-				free(f);
-				free(v);
-			} else if (!entry_value(&e, wh[i].field) && kind_field_path(k, wh[i].field) &&
-				   kind_field_path(k, wh[i].field)->def) {
-				const char *d = kind_field_path(k, wh[i].field)->def;
-				char *f = xasprintf("%s\t%s", wh[i].field, d);
-				struct entry one = { .fields = &f, .nfields = 1 };
-				m = entry_match(&one, wh[i].field, wh[i].op, wh[i].value);
-				free(f);
+			if (pseudo(wh[i].field) ||
+			    (fd && fd->def && !(v = entry_value(&e, wh[i].field)))) {
+				char *one = pseudo(wh[i].field)
+						    ? value_of(r, k, site, name, &e, wh[i].field)
+						    : xstrdup(fd->def);
+				m = match_one(wh[i].op, wh[i].value, one);
+				free(one);
 			} else
 				m = entry_match(&e, wh[i].field, wh[i].op, wh[i].value);
+			free(v);
 			if (!m) {
 				entry_free(&e);
 				return 0;
@@ -114,6 +140,26 @@ show(struct rem *r, const struct kind *k, const char *site, const char *name)
 	if (need)
 		entry_free(&e);
 	return 1;
+}
+
+/* Refuse a field that no kind listed has: a typo would match nothing. */
+static void
+check_field(const struct kind *only, const char *f, const char *opt)
+{
+	if (pseudo(f))
+		return;
+	for (int i = 0; rem_kinds[i]; i++) {
+		if (only && rem_kinds[i] != only)
+			continue;
+		if (kind_field_path(rem_kinds[i], f))
+			return;
+	}
+	const char *sug = NULL;
+	for (int i = 0; rem_kinds[i] && !sug; i++)
+		if (!only || rem_kinds[i] == only)
+			sug = field_suggest(rem_kinds[i]->fields, f);
+	errx(EX_REM_USAGE, "%s %s: unknown field%s%s%s%s%s", opt, f, only ? " of " : "",
+	     only ? only->name : "", sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
 }
 
 static const struct kind *
@@ -175,6 +221,10 @@ main(int argc, char **argv)
 			     sug ? sug : "", sug ? "'?)" : "");
 		}
 	}
+	for (int i = 0; i < nwh; i++)
+		check_field(only, wh[i].field, "-w");
+	for (int i = 0; i < noutf; i++)
+		check_field(only, outf[i], "-o");
 	struct rem r;
 	if (rem_open(&r, root, site) < 0)
 		return EX_REM_USAGE;
@@ -234,7 +284,5 @@ main(int argc, char **argv)
 		}
 	}
 	rem_close(&r);
-	if (fflush(stdout) != 0)
-		err(EX_REM_FAIL, "standard output");
-	return printed ? 0 : EX_REM_FALSE;
+	return finish_stdout(printed ? 0 : EX_REM_FALSE);
 }

@@ -89,6 +89,8 @@ main(int argc, char **argv)
 		return EX_REM_USAGE;
 	const char *s = !strcmp(k->name, "site") ? ref.name : r.site;
 	char *path = obj_path(&r, s, k->name, ref.name);
+	if (!strcmp(k->name, "site") && access(path, F_OK) != 0)
+		errx(EX_REM_USAGE, "no site '%s' (rem init -S %s makes one)", ref.name, ref.name);
 	struct buf text = { 0 };
 	int rc = 0;
 
@@ -98,6 +100,11 @@ main(int argc, char **argv)
 					   "(pipe a YAML document in, or give field=value)");
 		if (read_fd(0, &text) < 0)
 			err(EX_REM_FAIL, "standard input");
+		/* an empty standard input is what cron gives: never take it
+		 * for an empty object */
+		if (text.len == 0)
+			errx(EX_REM_USAGE, "standard input is empty: nothing written "
+					   "(an empty object is written as {})");
 		if (!dry && rem_lock(&r) < 0)
 			return EX_REM_FAIL;
 	} else {
@@ -110,6 +117,15 @@ main(int argc, char **argv)
 				err(EX_REM_FAIL, "%s", rel_path(&r, path));
 			buf_add(&text, "", 0);
 		}
+		struct ydoc d;
+		long line, col;
+		char msg[256];
+		if (ydoc_load(&d, text.s, text.len, &line, &col, msg, sizeof msg) < 0) {
+			rem_warnx_at(rel_path(&r, path), line, col, "%s (not changed)", msg);
+			rc = EX_REM_USAGE;
+			goto out;
+		}
+		ydoc_free(&d);
 		for (int i = 0; i < ned; i++) {
 			char msg[256];
 			if (yaml_edit(&text, ed[i].path, ed[i].op, ed[i].value ? ed[i].value : "", msg,

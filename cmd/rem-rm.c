@@ -95,5 +95,5 @@ main(int argc, char **argv)
 			worst = st;
 	}
 	rem_close(&r);
-	return worst;
+	return finish_stdout(worst);
 }

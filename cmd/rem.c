@@ -59,11 +59,15 @@ int
 main(int argc, char **argv)
 {
 	int c;
+	if (argc > 1 && !strcmp(argv[1], "--help")) {
+		help(NULL);
+		return finish_stdout(0);
+	}
 	while ((c = getopt(argc, argv, "+R:S:h")) != -1)
 		switch (c) {
 		case 'R': setenv("REM_ROOT", optarg, 1); break;
 		case 'S': setenv("REM_SITE", optarg, 1); break;
-		case 'h': help(NULL); return 0;
+		case 'h': help(NULL); return finish_stdout(0);
 		default: usage_exit(USAGE);
 		}
 	argc -= optind, argv += optind;
@@ -73,7 +77,7 @@ main(int argc, char **argv)
 		if (argc > 2)
 			usage_exit(USAGE);
 		help(argc == 2 ? argv[1] : NULL);
-		return fflush(stdout) ? EX_REM_FAIL : 0;
+		return finish_stdout(0);
 	}
 	if (kind_invalid(argv[0]))
 		errx(EX_REM_USAGE, "'%s' is not a command (rem help lists them)", argv[0]);

@@ -559,9 +559,11 @@ index_refresh(struct rem *rm, const char *site, const char *kind)
 {
 	if (kind)
 		return refresh_kind(rm, site, kind);
+	int rc = 0;
 	for (int i = 0; rem_kinds[i]; i++)
-		refresh_kind(rm, site, rem_kinds[i]->name);
-	return 0;
+		if (refresh_kind(rm, site, rem_kinds[i]->name) < 0)
+			rc = -1;
+	return rc;
 }
 
 char **

@@ -44,6 +44,8 @@ int read_file(const char *path, struct buf *out);
 int read_fd(int fd, struct buf *out);
 uint64_t hash64(const void *, size_t);
 int has_suffix(const char *s, const char *suffix);
+/* Flush standard output; a write error exits 3.  Returns status. */
+int finish_stdout(int status);
 /* Sort strings by strcmp; look one up in a sorted array. */
 void sort_strings(char **, size_t);
 int find_string(char *const *, size_t, const char *);

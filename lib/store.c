@@ -8,6 +8,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rem.h"
 
@@ -124,10 +125,23 @@ obj_store(struct rem *rm, const char *site, const struct kind *k, const char *na
 		goto out;
 	}
 	free(dir);
-	if (atomic_write(path, text, len, 0644) < 0) {
+	/* Keep the mode an admin gave the file; write through a symbolic link
+	 * to the file it names, rather than replacing the link. */
+	struct stat st;
+	mode_t mode = 0644;
+	char *target = NULL;
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode) && (target = realpath(path, NULL)) && stat(target, &st) == 0)
+			mode = st.st_mode & 07777;
+		else if (S_ISREG(st.st_mode))
+			mode = st.st_mode & 07777;
+	}
+	if (atomic_write(target ? target : path, text, len, mode) < 0) {
 		warn("write %s", shown);
+		free(target);
 		goto out;
 	}
+	free(target);
 	index_get(rm, site, k->name, name, NULL);
 	rc = 0;
 out:

@@ -3,6 +3,7 @@
  * reads and a few string helpers every command needs.
  */
 #include <err.h>
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -261,4 +262,13 @@ int
 find_string(char *const *v, size_t n, const char *s)
 {
 	return v && n && bsearch(&s, v, n, sizeof *v, cmpstr) != NULL;
+}
+
+int
+finish_stdout(int status)
+{
+	/* A full disk or a closed pipe is a failure, not a success. */
+	if (fflush(stdout) != 0 || ferror(stdout))
+		err(EX_REM_FAIL, "standard output");
+	return status;
 }

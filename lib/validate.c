@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <yaml.h>
 
 #include "rem.h"
 
@@ -123,6 +124,13 @@ check_value(const struct field *f, const struct ydoc *d, int k, struct problems 
 	const char *v = n->value;
 	char *end;
 	double x;
+	if ((f->type == F_INT || f->type == F_FLOAT || f->type == F_BOOL) &&
+	    n->style != YAML_PLAIN_SCALAR_STYLE) {
+		/* "42" is a string to every YAML reader: say so */
+		problems_add(pr, n->line, n->col, "field '%s': a quoted value is a string, expected %s "
+			     "(write it without quotes)", n->path, want);
+		return;
+	}
 	switch (f->type) {
 	case F_INT:
 		errno = 0;
@@ -183,12 +191,6 @@ check_fields(const struct field *fields, const struct ydoc *d, int k, struct pro
 	const struct ynode *m = &d->n[k];
 	for (int i = k + 1; i < d->len && d->n[i].depth > m->depth; i = after(d, i)) {
 		const struct ynode *c = &d->n[i];
-		for (int j = k + 1; j < i; j = after(d, j))
-			if (!strcmp(d->n[j].key, c->key)) {
-				problems_add(pr, c->kline, c->kcol, "duplicate field '%s' (first at line %ld)",
-					     c->key, d->n[j].kline);
-				break;
-			}
 		const struct field *f = field_find(fields, c->key);
 		if (!f) {
 			const char *s = field_suggest(fields, c->key);
@@ -214,10 +216,29 @@ check_fields(const struct field *fields, const struct ydoc *d, int k, struct pro
 	}
 }
 
+/* Duplicate keys, in every mapping of the document (free ones too). */
+static void
+check_duplicates(const struct ydoc *d, struct problems *pr)
+{
+	for (int k = 0; k < d->len; k++) {
+		if (d->n[k].type != Y_MAP)
+			continue;
+		for (int i = k + 1; i < d->len && d->n[i].depth > d->n[k].depth; i = after(d, i))
+			for (int j = k + 1; j < i; j = after(d, j))
+				if (!strcmp(d->n[j].key, d->n[i].key)) {
+					problems_add(pr, d->n[i].kline, d->n[i].kcol,
+						     "duplicate field '%s' (first at line %ld)", d->n[i].path,
+						     d->n[j].kline);
+					break;
+				}
+	}
+}
+
 int
 validate(const struct kind *k, const struct ydoc *d, struct problems *pr)
 {
 	int before = pr->len;
+	check_duplicates(d, pr);
 	if (d->empty || d->len == 0) {
 		for (const struct field *f = k->fields; f->name; f++)
 			if (f->flags & FL_REQUIRED)

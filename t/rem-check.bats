@@ -75,3 +75,9 @@ load helper
 	assert_failure 2
 	assert_line --partial "second/site.yaml"
 }
+
+@test "rem-check -a with references is a usage error" {
+	run rem-check -a location/x
+	assert_failure 2
+	assert_output --partial "usage:"
+}

@@ -86,3 +86,9 @@ load helper
 	assert_success
 	assert_output ""
 }
+
+@test "rem-get - reads references from standard input and names each" {
+	world
+	run sh -c 'rem-ls --used-by location/eu | rem-get - type'
+	assert_output $'location/fra\tdatacenter'
+}

@@ -63,3 +63,17 @@ load helper
 	run cat "$REM_ROOT/.gitignore"
 	assert_output --partial "/var/"
 }
+
+@test "rem-index --rebuild, --verify and -a need no site chosen in a tree of several" {
+	world
+	rem-init -S second >/dev/null
+	run rem-index --rebuild -v
+	assert_success
+	assert_output "rem-index: 7 objects"
+	run rem-index --verify
+	assert_success
+	run rem-index -a
+	assert_success
+	run rem-index
+	assert_failure 2
+}

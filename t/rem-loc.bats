@@ -53,3 +53,16 @@ load helper
 	run rem-loc dist fra
 	assert_failure 2
 }
+
+@test "rem-loc near takes its options before or after the location" {
+	world
+	run rem-loc near fra -n 1 -t datacenter
+	assert_output --regexp $'^location/nyc\t'
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "rem-loc fails when standard output cannot be written" {
+	world
+	run sh -c 'rem-loc tree >/dev/full'
+	assert_failure 3
+}

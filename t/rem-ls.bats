@@ -99,3 +99,41 @@ load helper
 	run rem-ls location
 	assert_output $'location/eu\nlocation/fra\nlocation/fra-r1\nlocation/nyc\nlocation/us'
 }
+
+@test "rem-ls -w takes the first operator, so values may hold = and ~" {
+	rem-put location/a 'description=x~y=z'
+	run rem-ls -w 'description=x~y=z'
+	assert_output location/a
+	run rem-ls -w 'description~x~*'
+	assert_output location/a
+}
+
+@test "rem-ls -w and -o know the pseudo-fields name, kind, site and path" {
+	world
+	run rem-ls -w site=main -w kind=location -w 'name~fra*' -o path
+	assert_output $'location/fra\t'"$REM_ROOT"$'/main/location/fra.yaml\nlocation/fra-r1\t'"$REM_ROOT/main/location/fra-r1.yaml"
+}
+
+@test "rem-ls refuses a field no kind has, with a suggestion" {
+	world
+	run rem-ls location -w typ=rack
+	assert_failure 2
+	assert_output --partial "-w typ: unknown field of location (did you mean 'type'?)"
+	run rem-ls -o nosuch
+	assert_failure 2
+}
+
+@test "rem-ls -o prints lists and mappings as rem-get does" {
+	rem-put location/a tags+=x tags+=y
+	rem-put site/main config.a=1 config.b.c=2
+	run rem-ls location -o tags
+	assert_output $'location/a\t[x, y]'
+	run rem-ls site -o config
+	assert_output $'site/main\t{a: 1, b: {c: 2}}'
+}
+
+@test "rem-ls fails when standard output cannot be written" {
+	world
+	run sh -c 'rem-ls location -o type >/dev/full'
+	assert_failure 3
+}

@@ -92,7 +92,7 @@ load helper
 	mk location x <<<"type: [rack"
 	run rem-put location/x units=4
 	assert_failure 2
-	assert_output --partial "main/location/x.yaml: line 2:1: YAML"
+	assert_output --partial "main/location/x.yaml:2:1: YAML"
 	[ "$(cat "$REM_ROOT/main/location/x.yaml")" = "type: [rack" ]
 }
 
@@ -150,4 +150,49 @@ load helper
 	assert_success
 	run rem-index --verify
 	assert_success
+}
+
+@test "rem-put keeps a file's mode and writes through a symbolic link" {
+	rem-put location/x type=rack
+	chmod 0600 "$REM_ROOT/main/location/x.yaml"
+	rem-put location/x units=42
+	run stat -c %a "$REM_ROOT/main/location/x.yaml"
+	assert_output 600
+	mkdir -p "$T/shared"
+	printf 'type: row\n' >"$T/shared/y.yaml"
+	ln -s "$T/shared/y.yaml" "$REM_ROOT/main/location/y.yaml"
+	rem-put location/y units=10
+	[ -L "$REM_ROOT/main/location/y.yaml" ]
+	run cat "$T/shared/y.yaml"
+	assert_output $'type: row\nunits: 10'
+}
+
+@test "rem-put refuses an empty standard input rather than emptying the object" {
+	rem-put location/x type=rack
+	run rem-put location/x </dev/null
+	assert_failure 2
+	assert_output --partial "standard input is empty"
+	run rem-get location/x type
+	assert_output rack
+}
+
+@test "rem-put makes no site: that is rem init's job" {
+	run rem-put site/newsite description=x
+	assert_failure 2
+	assert_output --partial "rem init -S newsite"
+	run rem-put site/var description=x
+	assert_failure 2
+	[ ! -e "$REM_ROOT/var/site.yaml" ] && [ ! -e "$REM_ROOT/newsite" ]
+	rem-put site/main config.ntp=pool
+	run rem-get site/main config.ntp
+	assert_output pool
+}
+
+@test "rem-put refuses a quoted number and duplicate keys even in free mappings" {
+	run rem-put location/x <<<'units: "42"'
+	assert_failure 2
+	assert_output --partial "a quoted value is a string, expected integer"
+	run rem-put site/main <<<$'config:\n  k: 1\n  k: 2'
+	assert_failure 2
+	assert_output --partial "duplicate field 'config.k' (first at line 2)"
 }

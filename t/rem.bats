@@ -70,3 +70,11 @@ load helper
 		}
 	done
 }
+
+@test "rem --help and rem -h print the help" {
+	run rem --help
+	assert_success
+	assert_line --regexp "^  ls +list objects"
+	run rem -h
+	assert_success
+}
