@@ -67,5 +67,5 @@ main(int argc, char **argv)
 			rc = EX_REM_FAIL;
 	}
 	rem_close(&r);
-	return rc;
+	return finish_stdout(rc);
 }

@@ -75,7 +75,9 @@ value_of(const struct rem *r, const struct kind *k, const char *site, const char
 		if (read_file(path, &text) == 0 &&
 		    ydoc_load(&d, text.s, text.len, &line, &col, msg, sizeof msg) == 0) {
 			int n = d.empty ? -1 : ydoc_find(&d, f);
-			if (n >= 0 && !(d.n[n].type == Y_SCALAR && d.n[n].plain_null))
+			if (n >= 0 && d.n[n].type == Y_SCALAR && !d.n[n].plain_null)
+				buf_add(&out, d.n[n].value, d.n[n].vlen);
+			else if (n >= 0 && d.n[n].type != Y_SCALAR)
 				ydoc_flow(&d, n, &out);
 			ydoc_free(&d);
 		}

@@ -68,7 +68,10 @@ main(int argc, char **argv)
 			fl--;
 		}
 		char *f = xstrndup(argv[i], fl);
-		if (!*f || !kind_field_path(k, f)) {
+		const struct field *fd = *f ? kind_field_path(k, f) : NULL;
+		if (op == ED_SET && fd && (fd->type == F_INT || fd->type == F_FLOAT || fd->type == F_BOOL))
+			op = ED_SET_PLAIN;
+		if (!fd) {
 			char *dot = strchr(f, '.');
 			if (dot)
 				*dot = 0;
@@ -102,9 +105,13 @@ main(int argc, char **argv)
 			err(EX_REM_FAIL, "standard input");
 		/* an empty standard input is what cron gives: never take it
 		 * for an empty object */
-		if (text.len == 0)
-			errx(EX_REM_USAGE, "standard input is empty: nothing written "
+		struct ydoc d0;
+		long l0, c0;
+		char m0[256];
+		if (ydoc_load(&d0, text.s, text.len, &l0, &c0, m0, sizeof m0) == 0 && d0.empty)
+			errx(EX_REM_USAGE, "standard input holds no document: nothing written "
 					   "(an empty object is written as {})");
+		ydoc_free(&d0);
 		if (!dry && rem_lock(&r) < 0)
 			return EX_REM_FAIL;
 	} else {
@@ -139,8 +146,10 @@ main(int argc, char **argv)
 	if (dry) {
 		if (obj_check(&r, s, k, ref.name, text.s, text.len, rel_path(&r, path)) > 0)
 			rc = EX_REM_USAGE;
-		else
+		else {
 			fwrite(text.s, 1, text.len, stdout);
+			finish_stdout(0);
+		}
 		goto out;
 	}
 	int sr = obj_store(&r, s, k, ref.name, text.s, text.len);

@@ -276,12 +276,14 @@ yaml_edit(struct buf *t, const char *path, enum edit_op op, const char *value, c
 			rc = 0;
 			goto out;
 		case ED_SET:
+		case ED_SET_PLAIN:
 			if (n->type == Y_SCALAR) {
 				struct buf o = { 0 };
 				int bl = n->style == YAML_LITERAL_SCALAR_STYLE ||
 					 n->style == YAML_FOLDED_SCALAR_STYLE;
 				render_scalar(&o, value, bl ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
-							: n->plain_null ? YAML_PLAIN_SCALAR_STYLE : n->style);
+							: n->plain_null || op == ED_SET_PLAIN ? YAML_PLAIN_SCALAR_STYLE
+							: n->style);
 				if (bl && n->end > n->start && t->s[n->end - 1] == '\n')
 					buf_addc(&o, '\n');
 				if (n->plain_null && n->end == n->start && n->key) {
@@ -354,7 +356,7 @@ yaml_edit(struct buf *t, const char *path, enum edit_op op, const char *value, c
 	}
 	if (pk >= 0 && d.n[pk].type == Y_SEQ) {
 		if (is_index(comps[have]) && atoi(comps[have]) == d.n[pk].nchild && have == ncomp - 1 &&
-		    op == ED_SET) {
+		    (op == ED_SET || op == ED_SET_PLAIN)) {
 			rc = append_item(t, &d, pk, value);
 			goto out;
 		}

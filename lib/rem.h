@@ -201,7 +201,9 @@ int each_ref(const struct kind *, const struct ydoc *, ref_fn, void *);
 
 /* ---- edit.c: change one field and keep every other byte ---- */
 
-enum edit_op { ED_SET, ED_APPEND, ED_REMOVE, ED_DELETE };
+/* ED_SET keeps the old value's quoting; ED_SET_PLAIN writes plain when it
+ * can (numbers and booleans must not be quoted). */
+enum edit_op { ED_SET, ED_SET_PLAIN, ED_APPEND, ED_REMOVE, ED_DELETE };
 /* Apply one edit to text (a whole YAML file); on error returns -1 with a
  * message.  The result replaces text. */
 int yaml_edit(struct buf *text, const char *path, enum edit_op op, const char *value,

@@ -77,3 +77,11 @@ load helper
 	run rem-index
 	assert_failure 2
 }
+
+@test "rem-index --verify fails when standard output cannot be written" {
+	world
+	rem-index
+	echo "address: x" >>"$REM_ROOT/main/location/fra.yaml"
+	run sh -c 'rem-index --verify >/dev/full'
+	assert_failure 3
+}

@@ -137,3 +137,11 @@ load helper
 	run sh -c 'rem-ls location -o type >/dev/full'
 	assert_failure 3
 }
+
+@test "rem-ls -o prints a scalar inside a free mapping as it is" {
+	rem-put site/main 'config.motd=a: b'
+	run rem-ls site -o config.motd
+	assert_output $'site/main\ta: b'
+	run rem-get site/main config.motd
+	assert_output 'a: b'
+}

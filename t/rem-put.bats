@@ -171,7 +171,9 @@ load helper
 	rem-put location/x type=rack
 	run rem-put location/x </dev/null
 	assert_failure 2
-	assert_output --partial "standard input is empty"
+	assert_output --partial "standard input holds no document"
+	run rem-put location/x <<<$'\n# just a comment\n'
+	assert_failure 2
 	run rem-get location/x type
 	assert_output rack
 }
@@ -195,4 +197,17 @@ load helper
 	run rem-put site/main <<<$'config:\n  k: 1\n  k: 2'
 	assert_failure 2
 	assert_output --partial "duplicate field 'config.k' (first at line 2)"
+}
+
+@test "rem-put writes numbers plain even where the old value was quoted" {
+	mk location x <<<$'units: "42"   # quoted by mistake'
+	run rem-put location/x units=43
+	assert_success
+	run cat "$REM_ROOT/main/location/x.yaml"
+	assert_output 'units: 43   # quoted by mistake'
+}
+
+@test "rem-put -n fails when standard output cannot be written" {
+	run sh -c 'rem-put -n location/x type=rack >/dev/full'
+	assert_failure 3
 }
