@@ -8,6 +8,8 @@
  *                        Prints "objects N", "rack NAME" (a rack to read),
  *                        "row NAME RACKS" (a row for --used-by, chosen so
  *                        that longer names share its prefix) and "racks R".
+ *   gen flat SITEDIR N   write one datacenter and N racks that all name it
+ *                        as parent: one long referrer list.
  *   gen read DIR         read every DIR/NAME.yaml in one process (readdir,
  *                        open, read, close): the least any reader pays.
  *   gen rss OUT CMD...   run CMD, write its peak RSS in KiB (getrusage) to
@@ -178,6 +180,32 @@ tree(const char *sitedir, long n)
 }
 
 static int
+flat(const char *sitedir, long n)
+{
+	char name[64], t[512];
+	int len;
+	dirlen = strlen(sitedir) + 16;
+	dir = malloc(dirlen);
+	snprintf(dir, dirlen, "%s/location", sitedir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "gen: mkdir %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	len = snprintf(t, sizeof t, "# Datacenter dc-1\ndescription: \"One big hall\"\n"
+				    "type: datacenter\nlatitude: 52.3676\nlongitude: 4.9041\n");
+	put("dc-1", t, (size_t)len);
+	for (long i = 1; i <= n; i++) {
+		snprintf(name, sizeof name, "rack-%ld", i);
+		len = snprintf(t, sizeof t,
+			       "# Rack %ld\ndescription: \"Rack %ld of the big hall\"\n"
+			       "parent: location/dc-1\ntype: rack\nunits: 42\n",
+			       i, i);
+		put(name, t, (size_t)len);
+	}
+	return 0;
+}
+
+static int
 readall(const char *path)
 {
 	DIR *d = opendir(path);
@@ -241,10 +269,12 @@ main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "tree"))
 		return tree(argv[2], atol(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "flat"))
+		return flat(argv[2], atol(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "read"))
 		return readall(argv[2]);
 	if (argc >= 4 && !strcmp(argv[1], "rss"))
 		return rss(argv[2], argv + 3);
-	fprintf(stderr, "usage: gen tree SITEDIR N | gen read DIR | gen rss OUT CMD [ARG...]\n");
+	fprintf(stderr, "usage: gen tree SITEDIR N | gen flat SITEDIR N | gen read DIR | gen rss OUT CMD [ARG...]\n");
 	return 2;
 }
