@@ -14,7 +14,7 @@
 
 #include "rem.h"
 
-#define USAGE "rem-ls [-R root] [-S site] [-0] [-o field,...] [-w field=value]... [--uses ref] [--used-by ref] [kind]"
+#define USAGE "rem-ls [-R root] [-S site] [-0] [-o field,...] [-w field=value]... [--uses ref] [--used-by ref [--cached]] [kind]"
 
 struct where {
 	char *field, *op, *value;
@@ -25,6 +25,16 @@ static int nwh;
 static char **outf;
 static int noutf;
 static int nul;
+/* Records of the current run of look-ups, written when the index lock is
+ * let go, so a slow reader of our output never holds up writers. */
+static struct buf pending;
+
+static void
+flush_pending(void)
+{
+	fwrite(pending.s, 1, pending.len, stdout);
+	buf_reset(&pending);
+}
 
 static void
 add_where(const char *s)
@@ -137,7 +147,9 @@ show(struct rem *r, const struct kind *k, const char *site, const char *name)
 		free(v);
 	}
 	buf_addc(&b, nul ? '\0' : '\n');
-	fwrite(b.s, 1, b.len, stdout);
+	buf_add(&pending, b.s, b.len);
+	if (pending.len > 65536 && !r->read_locked)
+		flush_pending();
 	buf_free(&b);
 	if (need)
 		entry_free(&e);
@@ -180,12 +192,13 @@ int
 main(int argc, char **argv)
 {
 	const char *root = NULL, *site = NULL, *uses = NULL, *used_by = NULL;
-	int c;
+	int c, cached = 0;
 	static const struct option lo[] = {
 		{ "uses", required_argument, NULL, 'u' },
 		{ "used-by", required_argument, NULL, 'U' },
 		{ "where", required_argument, NULL, 'w' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "cached", no_argument, NULL, 'c' },
 		{ 0 },
 	};
 	while ((c = getopt_long(argc, argv, "R:S:0o:w:u:U:", lo, NULL)) != -1)
@@ -193,6 +206,7 @@ main(int argc, char **argv)
 		case 'R': root = optarg; break;
 		case 'S': site = optarg; break;
 		case '0': nul = 1; break;
+		case 'c': cached = 1; break;
 		case 'w': add_where(optarg); break;
 		case 'u': uses = optarg; break;
 		case 'U': used_by = optarg; break;
@@ -209,7 +223,7 @@ main(int argc, char **argv)
 		default: usage_exit(USAGE);
 		}
 	argc -= optind, argv += optind;
-	if (argc > 1)
+	if (argc > 1 || (cached && !used_by))
 		usage_exit(USAGE);
 	const struct kind *only = NULL;
 	if (argc == 1) {
@@ -237,7 +251,7 @@ main(int argc, char **argv)
 		const char *s = !strcmp(k->name, "site") ? ref.name : r.site;
 		char **list = NULL;
 		if (used_by)
-			list = index_used_by(&r, s, k->name, ref.name, 1);
+			list = index_used_by(&r, s, k->name, ref.name, !cached);
 		if (uses) {
 			struct entry e;
 			if (index_get(&r, s, k->name, ref.name, &e) != 1)
@@ -280,11 +294,24 @@ main(int argc, char **argv)
 				index_refresh(&r, r.site, k->name);
 			char **names = !strcmp(k->name, "site") ? list_sites(r.root)
 							       : list_names(&r, r.site, k->name, NULL);
-			for (char **p = names; *p; p++)
+			int n = 0;
+			for (char **p = names; *p; p++, n++) {
+				/* look-ups of a fresh kind change nothing: do them in
+				 * runs of 512 under one read lock */
+				if ((nwh || noutf) && n % 512 == 0) {
+					index_read_lock(&r, 0);
+					flush_pending();
+					index_read_lock(&r, 1);
+				}
 				printed += show(&r, k, !strcmp(k->name, "site") ? *p : r.site, *p);
+			}
+			index_read_lock(&r, 0);
+			flush_pending();
 			free_list(names);
 		}
 	}
+	flush_pending();
+	buf_free(&pending);
 	rem_close(&r);
 	return finish_stdout(printed ? 0 : EX_REM_FALSE);
 }

@@ -85,10 +85,28 @@ parse_rec(const TDB_DATA *v, struct rec *r)
 		return -1;
 	memcpy(head, p, hl);
 	head[hl] = 0;
-	if (sscanf(head, "1 %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64
-		   " %" SCNx64 " %d %d",
-		   &r->size, &r->ms, &r->mns, &r->ino, &r->cs, &r->cns, &r->hash, &r->racy,
-		   &r->bad) != 9)
+	/* "1 size ms mns ino cs cns hash racy bad", read by hand: sscanf
+	 * was an eighth of the time of a listing */
+	int64_t *num[] = { &r->size, &r->ms, &r->mns, &r->ino, &r->cs, &r->cns };
+	char *q = head, *e;
+	if (q[0] != '1' || q[1] != ' ')
+		return -1;
+	q += 2;
+	for (size_t i = 0; i < sizeof num / sizeof num[0]; i++, q = e) {
+		*num[i] = strtoll(q, &e, 10);
+		if (e == q)
+			return -1;
+	}
+	r->hash = strtoull(q, &e, 16);
+	if (e == q)
+		return -1;
+	q = e;
+	r->racy = (int)strtol(q, &e, 10);
+	if (e == q)
+		return -1;
+	q = e;
+	r->bad = (int)strtol(q, &e, 10);
+	if (e == q)
 		return -1;
 	p = nl + 1;
 	nl = memchr(p, '\n', (size_t)(end - p));
@@ -218,40 +236,128 @@ digest(const struct kind *k, const char *text, size_t len, struct rec *r)
 
 /* ---- referrer lists ---- */
 
+/*
+ * Referrer lists are edited in memory during a transaction and written once
+ * at its end: a refresh that adds 40,000 referrers to one target would
+ * otherwise rewrite the growing record 40,000 times.  Each edit is queued
+ * with a sequence number; the last edit of a name wins.
+ */
+struct rop {
+	char *who;
+	long seq;
+	int add;
+};
+struct rops {
+	struct rop *v;
+	int n, cap;
+};
+struct rqueue {
+	struct smap lists; /* "r:SITE/KIND/NAME" -> struct rops */
+	long seq;
+};
+
+static void
+rops_free(void *p)
+{
+	struct rops *r = p;
+	for (int i = 0; i < r->n; i++)
+		free(r->v[i].who);
+	free(r->v);
+	free(r);
+}
+
+static void
+rlist_drop(struct rem *rm)
+{
+	struct rqueue *q = rm->rops;
+	if (q) {
+		smap_free(&q->lists, rops_free);
+		free(q);
+		rm->rops = NULL;
+	}
+}
+
 static void
 rlist_edit(struct rem *rm, const char *site, const char *target, const char *who, int add)
 {
+	struct rqueue *q = rm->rops;
+	if (!q)
+		q = rm->rops = xcalloc(1, sizeof *q);
 	char *key = xasprintf("r:%s/%s", site, target);
-	TDB_DATA v = tdb_fetch(rm->idx, tkey(key));
-	struct buf b = { 0 };
-	size_t wl = strlen(who);
-	int found = 0;
-	if (v.dptr) {
-		const char *p = (const char *)v.dptr, *end = p + v.dsize;
-		while (p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			if (!nl)
-				nl = end;
-			if ((size_t)(nl - p) == wl && !memcmp(p, who, wl)) {
-				found = 1;
-				if (add)
-					buf_add(&b, p, (size_t)(nl - p) + 1);
-			} else
-				buf_add(&b, p, (size_t)(nl - p) + (nl < end));
-			p = nl + 1;
-		}
-		free(v.dptr);
-	}
-	if (add && !found) {
-		buf_add(&b, who, wl);
-		buf_addc(&b, '\n');
-	}
-	if (b.len)
-		tdb_store(rm->idx, tkey(key), (TDB_DATA){ (unsigned char *)b.s, b.len }, TDB_REPLACE);
-	else
-		tdb_delete(rm->idx, tkey(key));
-	buf_free(&b);
+	void **slot = smap_slot(&q->lists, key);
 	free(key);
+	struct rops *r = *slot;
+	if (!r)
+		r = *slot = xcalloc(1, sizeof *r);
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 8;
+		r->v = xrealloc(r->v, (size_t)r->cap * sizeof *r->v);
+	}
+	r->v[r->n++] = (struct rop){ xstrdup(who), q->seq++, add };
+}
+
+static int
+byseq(const void *a, const void *b)
+{
+	const struct rop *x = a, *y = b;
+	int c = strcmp(x->who, y->who);
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Write each edited list once: the old names, less those whose last edit
+ * removed them, plus those whose last edit added them. */
+static void
+rlist_flush(struct rem *rm)
+{
+	struct rqueue *q = rm->rops;
+	if (!q)
+		return;
+	for (size_t i = 0; i < q->lists.cap; i++) {
+		if (!q->lists.keys[i])
+			continue;
+		struct rops *r = q->lists.vals[i];
+		qsort(r->v, (size_t)r->n, sizeof *r->v, byseq);
+		/* keep the last edit of each name */
+		int m = 0;
+		for (int j = 0; j < r->n; j++) {
+			if (j + 1 < r->n && !strcmp(r->v[j].who, r->v[j + 1].who)) {
+				free(r->v[j].who);
+				continue;
+			}
+			r->v[m++] = r->v[j];
+		}
+		r->n = m;
+		char **last = xcalloc((size_t)m + 1, sizeof *last);
+		for (int j = 0; j < m; j++)
+			last[j] = r->v[j].who;
+		TDB_DATA v = tdb_fetch(rm->idx, tkey(q->lists.keys[i]));
+		struct buf b = { 0 };
+		if (v.dptr) {
+			const char *p = (const char *)v.dptr, *end = p + v.dsize;
+			while (p < end) {
+				const char *nl = memchr(p, '\n', (size_t)(end - p));
+				if (!nl)
+					nl = end;
+				char *who = xstrndup(p, (size_t)(nl - p));
+				if (!find_string(last, (size_t)m, who))
+					buf_printf(&b, "%s\n", who);
+				free(who);
+				p = nl + 1;
+			}
+			free(v.dptr);
+		}
+		for (int j = 0; j < m; j++)
+			if (r->v[j].add)
+				buf_printf(&b, "%s\n", r->v[j].who);
+		free(last);
+		if (b.len)
+			tdb_store(rm->idx, tkey(q->lists.keys[i]), (TDB_DATA){ (unsigned char *)b.s, b.len },
+				  TDB_REPLACE);
+		else
+			tdb_delete(rm->idx, tkey(q->lists.keys[i]));
+		buf_free(&b);
+	}
+	rlist_drop(rm);
 }
 
 static int
@@ -284,6 +390,7 @@ tx_begin(struct rem *rm)
 {
 	if (rm->idx_rdonly || !rm->idx)
 		return -1;
+	index_read_lock(rm, 0);
 	if (rm->in_tx++)
 		return 0;
 	if (tdb_transaction_start(rm->idx) != 0) {
@@ -296,9 +403,11 @@ tx_begin(struct rem *rm)
 static void
 tx_end(struct rem *rm)
 {
-	if (rm->in_tx && --rm->in_tx == 0)
+	if (rm->in_tx && --rm->in_tx == 0) {
+		rlist_flush(rm);
 		if (tdb_transaction_commit(rm->idx) != 0)
 			warnx("index: cannot commit an update (it will be redone next time)");
+	}
 }
 
 /* ---- one object ---- */
@@ -566,14 +675,36 @@ index_refresh(struct rem *rm, const char *site, const char *kind)
 	return rc;
 }
 
+/* Has a kind's folder kept the mtime it had at its last full refresh? */
+static int
+folder_same(struct rem *rm, const char *site, const char *kind)
+{
+	int is_site = !strcmp(kind, "site");
+	char *dir = is_site ? xstrdup(rm->root) : xasprintf("%s/%s/%s", rm->root, site, kind);
+	char *dkey = xasprintf("d:%s/%s", is_site ? "" : site, kind);
+	struct stat st;
+	char dval[64];
+	int same = 0;
+	if (stat(dir, &st) == 0) {
+		snprintf(dval, sizeof dval, "%lld.%ld %lld", (long long)st.st_mtim.tv_sec,
+			 st.st_mtim.tv_nsec, (long long)st.st_ino);
+		TDB_DATA v = tdb_fetch(rm->idx, tkey(dkey));
+		same = v.dptr && v.dsize == strlen(dval) && !memcmp(v.dptr, dval, v.dsize);
+		free(v.dptr);
+	}
+	free(dir);
+	free(dkey);
+	return same;
+}
+
 char **
 index_used_by(struct rem *rm, const char *site, const char *kind, const char *name, int exact)
 {
-	for (int i = 0; rem_kinds[i]; i++)
-		if (kind_may_refer(rem_kinds[i], kind) && exact)
-			refresh_kind(rm, site, rem_kinds[i]->name);
 	if (index_open(rm) < 0 || !rm->idx)
 		return xcalloc(1, sizeof(char *));
+	for (int i = 0; rem_kinds[i]; i++)
+		if (kind_may_refer(rem_kinds[i], kind) && (exact || !folder_same(rm, site, rem_kinds[i]->name)))
+			refresh_kind(rm, site, rem_kinds[i]->name);
 	char *key = xasprintf("r:%s/%s/%s", site, kind, name);
 	char *target = xasprintf("%s/%s", kind, name);
 	TDB_DATA v = tdb_fetch(rm->idx, tkey(key));
@@ -684,45 +815,15 @@ rem_close(struct rem *rm)
 	rm->lockfd = -1;
 }
 
-/* Referrer lists gathered in memory while rebuilding: a small hash table. */
-struct rl {
-	char *key;
-	struct buf who;
-};
-struct rtab {
-	struct rl *t;
-	size_t cap, n;
-};
-
-static struct rl *
-rtab_get(struct rtab *h, const char *key)
+static void
+buf_free_ptr(void *p)
 {
-	if (h->n * 2 >= h->cap) {
-		struct rtab g = { xcalloc(h->cap ? h->cap * 2 : 1024, sizeof(struct rl)),
-				  h->cap ? h->cap * 2 : 1024, 0 };
-		for (size_t i = 0; i < h->cap; i++)
-			if (h->t[i].key) {
-				size_t j = hash64(h->t[i].key, strlen(h->t[i].key)) & (g.cap - 1);
-				while (g.t[j].key)
-					j = (j + 1) & (g.cap - 1);
-				g.t[j] = h->t[i];
-				g.n++;
-			}
-		free(h->t);
-		*h = g;
-	}
-	size_t j = hash64(key, strlen(key)) & (h->cap - 1);
-	while (h->t[j].key && strcmp(h->t[j].key, key))
-		j = (j + 1) & (h->cap - 1);
-	if (!h->t[j].key) {
-		h->t[j].key = xstrdup(key);
-		h->n++;
-	}
-	return &h->t[j];
+	buf_free(p);
+	free(p);
 }
 
 static void
-rebuild_one(struct rem *rm, struct tdb_context *t, struct rtab *rt, int dfd, const char *site,
+rebuild_one(struct rem *rm, struct tdb_context *t, struct smap *rt, int dfd, const char *site,
 	    const char *kind, const char *name, const char *rel, long *count)
 {
 	int fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC);
@@ -751,9 +852,11 @@ rebuild_one(struct rem *rm, struct tdb_context *t, struct rtab *rt, int dfd, con
 	buf_free(&b);
 	for (int i = 0; i < r.e.nrefs; i++) {
 		char *rk = xasprintf("r:%s/%s", site, r.e.refs[i]);
-		struct rl *l = rtab_get(rt, rk);
+		void **slot = smap_slot(rt, rk);
 		free(rk);
-		buf_printf(&l->who, "%s/%s\n", kind, name);
+		if (!*slot)
+			*slot = xcalloc(1, sizeof(struct buf));
+		buf_printf(*slot, "%s/%s\n", kind, name);
 	}
 	entry_free(&r.e);
 	(*count)++;
@@ -786,7 +889,7 @@ index_rebuild(struct rem *rm, long *nobjects)
 		free_list(sites);
 		return -1;
 	}
-	struct rtab rt = { 0 };
+	struct smap rt = { 0 };
 	for (char **s = sites; *s; s++) {
 		int rfd = open(rm->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		char *rel = xasprintf("%s/site.yaml", *s);
@@ -814,13 +917,11 @@ index_rebuild(struct rem *rm, long *nobjects)
 		}
 	}
 	for (size_t i = 0; i < rt.cap; i++)
-		if (rt.t[i].key) {
-			tdb_store(t, tkey(rt.t[i].key),
-				  (TDB_DATA){ (unsigned char *)rt.t[i].who.s, rt.t[i].who.len }, TDB_REPLACE);
-			free(rt.t[i].key);
-			buf_free(&rt.t[i].who);
+		if (rt.keys[i]) {
+			struct buf *b = rt.vals[i];
+			tdb_store(t, tkey(rt.keys[i]), (TDB_DATA){ (unsigned char *)b->s, b->len }, TDB_REPLACE);
 		}
-	free(rt.t);
+	smap_free(&rt, buf_free_ptr);
 	tdb_store(t, tkey("m:version"), tkey(INDEX_VERSION), TDB_REPLACE);
 	tdb_close(t);
 	free_list(sites);
@@ -914,6 +1015,8 @@ index_verify(struct rem *rm)
 	struct verify_ctx c = { rm, 0 };
 	if (index_open(rm) < 0 || !rm->idx)
 		return -1;
+	/* one read lock on the whole index, not one per hash chain */
+	int locked = tdb_lockall_read(rm->idx) == 0;
 	tdb_traverse_read(rm->idx, verify_rec, &c);
 	/* files the index does not know */
 	char **sites = list_sites(rm->root);
@@ -938,7 +1041,22 @@ index_verify(struct rem *rm)
 			free_list(names);
 		}
 	free_list(sites);
+	if (locked)
+		tdb_unlockall_read(rm->idx);
 	return c.bad;
+}
+
+void
+index_read_lock(struct rem *rm, int on)
+{
+	if (!rm->idx || rm->in_tx)
+		return;
+	if (on)
+		rm->read_locked = tdb_lockall_read(rm->idx) == 0;
+	else if (rm->read_locked) {
+		tdb_unlockall_read(rm->idx);
+		rm->read_locked = 0;
+	}
 }
 
 /* ---- reading entries ---- */

@@ -44,6 +44,15 @@ int read_file(const char *path, struct buf *out);
 int read_fd(int fd, struct buf *out);
 uint64_t hash64(const void *, size_t);
 int has_suffix(const char *s, const char *suffix);
+/* A map from strings to pointers: smap_slot finds or makes a key's slot
+ * (NULL when new).  Iterate over keys[i] != NULL for i < cap. */
+struct smap {
+	char **keys;
+	void **vals;
+	size_t cap, n;
+};
+void **smap_slot(struct smap *, const char *key);
+void smap_free(struct smap *, void (*freeval)(void *));
 /* Flush standard output; a write error exits 3.  Returns status. */
 int finish_stdout(int status);
 /* Sort strings by strcmp; look one up in a sorted array. */
@@ -230,6 +239,8 @@ struct rem {
 	int in_tx;
 	char **fresh;    /* "site/kind" refreshed whole by this process */
 	int nfresh;
+	void *rops;      /* referrer-list edits waiting for the commit (index.c) */
+	int read_locked; /* index_read_lock held */
 };
 
 /* Find the tree (-R, else REM_ROOT) and the site (-S, else REM_SITE, else
@@ -276,10 +287,16 @@ int entry_match(const struct entry *, const char *field, const char *op, const c
  * the entry. */
 int index_get(struct rem *, const char *site, const char *kind, const char *name,
 	      struct entry *e);
+/* Hold (on) or drop one read lock on the whole index, for a run of look-ups
+ * that change nothing (each look-up would otherwise lock its hash chain).
+ * Writers wait while it is held: hold it briefly. */
+void index_read_lock(struct rem *, int on);
 /* Bring a whole kind (NULL: every kind) of a site up to date. */
 int index_refresh(struct rem *, const char *site, const char *kind);
 /* Refresh every kind that may refer to kind target, then list who refers to
- * kind/name (NULL-terminated, malloc'd "kind/name" strings). */
+ * kind/name (NULL-terminated, malloc'd "kind/name" strings).  Not exact:
+ * refresh only kinds whose folder changed since their last full refresh
+ * (rem-ls --cached); each referrer found is still checked against its file. */
 char **index_used_by(struct rem *, const char *site, const char *kind, const char *name,
 		     int exact);
 /* Throw the index away and build it again from the files. */

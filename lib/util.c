@@ -272,3 +272,48 @@ finish_stdout(int status)
 		err(EX_REM_FAIL, "standard output");
 	return status;
 }
+
+/* smap: open addressing on string keys, for the few places that gather
+ * things by name (referrer lists while building or refreshing the index). */
+void **
+smap_slot(struct smap *m, const char *key)
+{
+	if (m->n * 2 >= m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+		struct smap g = { xcalloc(cap, sizeof *g.keys), xcalloc(cap, sizeof *g.vals), cap, 0 };
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->keys[i]) {
+				size_t j = hash64(m->keys[i], strlen(m->keys[i])) & (cap - 1);
+				while (g.keys[j])
+					j = (j + 1) & (cap - 1);
+				g.keys[j] = m->keys[i];
+				g.vals[j] = m->vals[i];
+				g.n++;
+			}
+		free(m->keys);
+		free(m->vals);
+		*m = g;
+	}
+	size_t j = hash64(key, strlen(key)) & (m->cap - 1);
+	while (m->keys[j] && strcmp(m->keys[j], key))
+		j = (j + 1) & (m->cap - 1);
+	if (!m->keys[j]) {
+		m->keys[j] = xstrdup(key);
+		m->n++;
+	}
+	return &m->vals[j];
+}
+
+void
+smap_free(struct smap *m, void (*freeval)(void *))
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->keys[i]) {
+			free(m->keys[i]);
+			if (freeval)
+				freeval(m->vals[i]);
+		}
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof *m);
+}

@@ -145,3 +145,27 @@ load helper
 	run rem-get site/main config.motd
 	assert_output 'a: b'
 }
+
+@test "rem-ls --used-by --cached trusts unchanged folders but checks each referrer" {
+	world
+	rem-index
+	# a new file changes the folder: seen
+	mk location ber <<<"parent: location/eu"
+	run rem-ls --used-by location/eu --cached
+	assert_output $'location/ber\nlocation/fra'
+	# an in-place edit of a referrer: checked against its file, seen
+	sed -i 's|location/eu|location/us|' "$REM_ROOT/main/location/ber.yaml"
+	run rem-ls --used-by location/eu --cached
+	assert_output "location/fra"
+	# an in-place edit of another file: not seen until a full refresh
+	printf 'parent: location/eu\n' >>"$REM_ROOT/main/location/nyc.yaml"
+	run rem-ls --used-by location/eu --cached
+	assert_output "location/fra"
+	run rem-ls --used-by location/eu
+	assert_output $'location/fra\nlocation/nyc'
+}
+
+@test "rem-ls --cached goes only with --used-by" {
+	run rem-ls --cached location
+	assert_failure 2
+}
