@@ -130,39 +130,23 @@ cmd_path(struct rem *r, int argc, char **argv)
 {
 	if (argc != 1)
 		usage_exit(USAGE);
-	char **chain = NULL;
-	int n = 0;
-	char cur[REM_NAME_MAX + 1];
-	strlcpy(cur, loc_name(argv[0]), sizeof cur);
-	for (;;) {
-		struct entry e;
-		if (index_get(r, r->site, "location", cur, &e) != 1) {
-			if (n == 0)
-				errx(EX_REM_FALSE, "location/%s: no such object", cur);
-			warnx("location/%s: parent of %s does not exist", cur, chain[n - 1]);
-			break;
-		}
-		for (int i = 0; i < n; i++)
-			if (!strcmp(chain[i], cur))
-				errx(EX_REM_USAGE, "location/%s: the parents form a cycle", cur);
-		chain = xrealloc(chain, (size_t)(n + 1) * sizeof *chain);
-		chain[n++] = xstrdup(cur);
-		char *p = entry_value(&e, "parent");
+	const char *name = loc_name(argv[0]);
+	int n, rep;
+	char **up = ref_chain(r, r->site, "location", name, "parent", &n, &rep);
+	if (n == 0)
+		errx(EX_REM_FALSE, "location/%s: no such object", name);
+	if (rep >= 0)
+		errx(EX_REM_USAGE, "location/%s: the parents form a cycle", up[rep]);
+	struct entry e;
+	struct ref top;
+	if (index_get(r, r->site, "location", up[n - 1], &e) == 1) {
+		if (entry_ref(&e, "parent", "location", &top))
+			warnx("location/%s: parent of %s does not exist", top.name, up[n - 1]);
 		entry_free(&e);
-		struct ref ref;
-		const char *why;
-		if (!p || ref_parse(p, &ref, &why) < 0) {
-			free(p);
-			break;
-		}
-		strlcpy(cur, ref.name, sizeof cur);
-		free(p);
 	}
-	for (int i = n - 1; i >= 0; i--) {
-		printf("location/%s\n", chain[i]);
-		free(chain[i]);
-	}
-	free(chain);
+	for (int i = n - 1; i >= 0; i--)
+		printf("location/%s\n", up[i]);
+	free_list(up);
 	return 0;
 }
 

@@ -23,38 +23,32 @@ int
 loc_coords(struct rem *rm, const char *site, const char *name, double *lat, double *lon,
 	   char **from)
 {
-	char cur[REM_NAME_MAX + 1];
-	strlcpy(cur, name, sizeof cur);
-	for (int steps = 0; steps < 10000; steps++) {
+	int n, rep, found = 0;
+	char **up = ref_chain(rm, site, "location", name, "parent", &n, &rep);
+	if (n == 0) {
+		free_list(up);
+		return -1;
+	}
+	for (int i = 0; i < n && !found; i++) {
 		struct entry e;
-		int ex = index_get(rm, site, "location", cur, &e);
-		if (ex != 1)
-			return steps == 0 ? -1 : 0;
+		if (index_get(rm, site, "location", up[i], &e) != 1)
+			continue;
 		char *la = entry_value(&e, "latitude"), *lo = entry_value(&e, "longitude");
-		char *up = entry_value(&e, "parent");
 		entry_free(&e);
-		if (la && lo) {
-			char *end1, *end2;
+		char *end1, *end2;
+		if (la && lo && *la && *lo) {
 			double x = strtod(la, &end1), y = strtod(lo, &end2);
-			if (!*end1 && !*end2 && *la && *lo) {
+			if (!*end1 && !*end2) {
 				*lat = x;
 				*lon = y;
 				if (from)
-					*from = xstrdup(cur);
-				free(la), free(lo), free(up);
-				return 1;
+					*from = xstrdup(up[i]);
+				found = 1;
 			}
 		}
-		free(la), free(lo);
-		struct ref r;
-		const char *why;
-		if (!up || ref_parse(up, &r, &why) < 0 || strcmp(r.kind, "location") ||
-		    !strcmp(r.name, cur)) {
-			free(up);
-			return 0;
-		}
-		strlcpy(cur, r.name, sizeof cur);
-		free(up);
+		free(la);
+		free(lo);
 	}
-	return 0;
+	free_list(up);
+	return found;
 }

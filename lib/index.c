@@ -65,6 +65,28 @@ tkey(const char *s)
 	return (TDB_DATA){ (unsigned char *)s, strlen(s) };
 }
 
+/* A referrer list as strings (NULL-terminated), empty when absent. */
+static char **
+rlist_read(struct tdb_context *t, const char *key, int *np)
+{
+	TDB_DATA v = tdb_fetch(t, tkey(key));
+	char **out = xcalloc(1, sizeof *out);
+	int n = 0;
+	for (const char *p = (const char *)v.dptr, *end = p + v.dsize; p && p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		out = xrealloc(out, (size_t)(n + 2) * sizeof *out);
+		out[n++] = xstrndup(p, (size_t)(nl - p));
+		out[n] = NULL;
+		p = nl + 1;
+	}
+	free(v.dptr);
+	if (np)
+		*np = n;
+	return out;
+}
+
 static char *
 okey(const char *site, const char *kind, const char *name)
 {
@@ -330,22 +352,12 @@ rlist_flush(struct rem *rm)
 		char **last = xcalloc((size_t)m + 1, sizeof *last);
 		for (int j = 0; j < m; j++)
 			last[j] = r->v[j].who;
-		TDB_DATA v = tdb_fetch(rm->idx, tkey(q->lists.keys[i]));
+		char **old = rlist_read(rm->idx, q->lists.keys[i], NULL);
 		struct buf b = { 0 };
-		if (v.dptr) {
-			const char *p = (const char *)v.dptr, *end = p + v.dsize;
-			while (p < end) {
-				const char *nl = memchr(p, '\n', (size_t)(end - p));
-				if (!nl)
-					nl = end;
-				char *who = xstrndup(p, (size_t)(nl - p));
-				if (!find_string(last, (size_t)m, who))
-					buf_printf(&b, "%s\n", who);
-				free(who);
-				p = nl + 1;
-			}
-			free(v.dptr);
-		}
+		for (char **w = old; *w; w++)
+			if (!find_string(last, (size_t)m, *w))
+				buf_printf(&b, "%s\n", *w);
+		free_list(old);
 		for (int j = 0; j < m; j++)
 			if (r->v[j].add)
 				buf_printf(&b, "%s\n", r->v[j].who);
@@ -707,34 +719,24 @@ index_used_by(struct rem *rm, const char *site, const char *kind, const char *na
 			refresh_kind(rm, site, rem_kinds[i]->name);
 	char *key = xasprintf("r:%s/%s/%s", site, kind, name);
 	char *target = xasprintf("%s/%s", kind, name);
-	TDB_DATA v = tdb_fetch(rm->idx, tkey(key));
+	char **list = rlist_read(rm->idx, key, NULL);
 	char **out = xcalloc(1, sizeof *out);
 	int n = 0;
-	if (v.dptr) {
-		const char *p = (const char *)v.dptr, *end = p + v.dsize;
-		while (p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			if (!nl)
-				nl = end;
-			char *who = xstrndup(p, (size_t)(nl - p));
-			p = nl + 1;
-			struct ref r;
-			const char *why;
-			struct entry e;
-			/* check each against its file: it may have changed */
-			if (ref_parse(who, &r, &why) == 0 &&
-			    index_get(rm, !strcmp(r.kind, "site") ? r.name : site, r.kind, r.name, &e) == 1) {
-				if (has_ref(&e, target)) {
-					out = xrealloc(out, (size_t)(n + 2) * sizeof *out);
-					out[n++] = who;
-					who = NULL;
-				}
-				entry_free(&e);
+	for (char **w = list; *w; w++) {
+		struct ref r;
+		const char *why;
+		struct entry e;
+		/* check each against its file: it may have changed */
+		if (ref_parse(*w, &r, &why) == 0 &&
+		    index_get(rm, !strcmp(r.kind, "site") ? r.name : site, r.kind, r.name, &e) == 1) {
+			if (has_ref(&e, target)) {
+				out = xrealloc(out, (size_t)(n + 2) * sizeof *out);
+				out[n++] = xstrdup(*w);
 			}
-			free(who);
+			entry_free(&e);
 		}
-		free(v.dptr);
 	}
+	free_list(list);
 	out[n] = NULL;
 	sort_strings(out, (size_t)n);
 	free(key);
@@ -983,23 +985,16 @@ verify_rec(struct tdb_context *t, TDB_DATA k, TDB_DATA v, void *arg)
 	char *site = xstrndup(key + 2, (size_t)(slash - key - 2));
 	for (int i = 0; i < r.e.nrefs; i++) {
 		char *rk = xasprintf("r:%s/%s", site, r.e.refs[i]);
-		TDB_DATA l = tdb_fetch(c->rm->idx, tkey(rk));
+		char **list = rlist_read(c->rm->idx, rk, NULL);
 		const char *who = slash + 1;
-		size_t wl = strlen(who);
 		int found = 0;
-		for (const char *p = (const char *)l.dptr, *end = p + l.dsize; p && p < end;) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			if (!nl)
-				nl = end;
-			if ((size_t)(nl - p) == wl && !memcmp(p, who, wl))
-				found = 1;
-			p = nl + 1;
-		}
+		for (char **w = list; *w; w++)
+			found |= !strcmp(*w, who);
+		free_list(list);
 		if (!found) {
 			printf("unlisted\t%s -> %s\n", who, r.e.refs[i]);
 			c->bad++;
 		}
-		free(l.dptr);
 		free(rk);
 	}
 	free(site);
@@ -1061,28 +1056,36 @@ index_read_lock(struct rem *rm, int on)
 
 /* ---- reading entries ---- */
 
+/* The value (escaped) of flattened field f if it is field itself (*exact)
+ * or one of its list items, else NULL. */
+static const char *
+field_hit(const char *f, const char *field, size_t fl, int *exact)
+{
+	const char *tab = strchr(f, '\t');
+	if (!tab || strncmp(f, field, fl))
+		return NULL;
+	size_t kl = (size_t)(tab - f);
+	*exact = kl == fl;
+	if (*exact || (kl > fl + 1 && f[fl] == '.' && strspn(f + fl + 1, "0123456789") == kl - fl - 1))
+		return tab + 1;
+	return NULL;
+}
+
 char *
 entry_value(const struct entry *e, const char *field)
 {
 	size_t fl = strlen(field);
 	struct buf b = { 0 };
-	int n = 0;
+	int n = 0, exact;
 	for (int i = 0; i < e->nfields; i++) {
-		const char *f = e->fields[i];
-		const char *tab = strchr(f, '\t');
-		if (!tab)
+		const char *v = field_hit(e->fields[i], field, fl, &exact);
+		if (!v)
 			continue;
-		size_t kl = (size_t)(tab - f);
-		int exact = kl == fl && !memcmp(f, field, fl);
-		int item = kl > fl + 1 && !memcmp(f, field, fl) && f[fl] == '.' &&
-			   strspn(f + fl + 1, "0123456789") == kl - fl - 1;
-		if (!exact && !item)
-			continue;
-		char *v = unescape_field(tab + 1, strlen(tab + 1));
+		char *u = unescape_field(v, strlen(v));
 		if (n++)
 			buf_addc(&b, ',');
-		buf_adds(&b, v);
-		free(v);
+		buf_adds(&b, u);
+		free(u);
 		if (exact)
 			break;
 	}
@@ -1095,25 +1098,26 @@ int
 entry_match(const struct entry *e, const char *field, const char *op, const char *value)
 {
 	size_t fl = strlen(field);
-	int any = 0;
+	int exact;
 	for (int i = 0; i < e->nfields; i++) {
-		const char *f = e->fields[i];
-		const char *tab = strchr(f, '\t');
-		if (!tab)
+		const char *v = field_hit(e->fields[i], field, fl, &exact);
+		if (!v)
 			continue;
-		size_t kl = (size_t)(tab - f);
-		int exact = kl == fl && !memcmp(f, field, fl);
-		int item = kl > fl + 1 && !memcmp(f, field, fl) && f[fl] == '.' &&
-			   strspn(f + fl + 1, "0123456789") == kl - fl - 1;
-		if (!exact && !item)
-			continue;
-		any = 1;
-		char *v = unescape_field(tab + 1, strlen(tab + 1));
-		int m = !strcmp(op, "~") ? fnmatch(value, v, 0) == 0 : !strcmp(v, value);
-		free(v);
+		char *u = unescape_field(v, strlen(v));
+		int m = !strcmp(op, "~") ? fnmatch(value, u, 0) == 0 : !strcmp(u, value);
+		free(u);
 		if (m)
 			return strcmp(op, "!=") != 0;
 	}
-	(void)any;
 	return !strcmp(op, "!=");
+}
+
+int
+entry_ref(const struct entry *e, const char *field, const char *kind, struct ref *r)
+{
+	char *v = entry_value(e, field);
+	const char *why;
+	int ok = v && ref_parse(v, r, &why) == 0 && (!kind || !strcmp(r->kind, kind));
+	free(v);
+	return ok;
 }

@@ -281,6 +281,9 @@ void entry_free(struct entry *);
 /* The value of a field (flattened path) or NULL; lists join with ','. */
 char *entry_value(const struct entry *, const char *field);
 int entry_match(const struct entry *, const char *field, const char *op, const char *value);
+/* Parse a reference field of an entry (of kind, unless NULL); 1 when it
+ * holds one. */
+int entry_ref(const struct entry *, const char *field, const char *kind, struct ref *);
 
 /* Bring one object's entry up to date with its file (stat cache).  Returns
  * 1 when the object exists, 0 when it does not, -1 on error.  With e, fills
@@ -314,6 +317,12 @@ int obj_load(const char *path, struct buf *text, struct ydoc *d, int noisy,
  * each problem against shown; returns the number of problems. */
 int obj_check(struct rem *, const char *site, const struct kind *, const char *name,
 	      const char *text, size_t len, const char *shown);
+/* The chain kind/name, its field's target, that one's, ... (names, from
+ * name upwards; NULL-terminated).  Stops at an object without the field,
+ * at a missing one (not listed), or at a repeat: *repeat is then the index
+ * of the first name met again, else -1. */
+char **ref_chain(struct rem *, const char *site, const char *kind, const char *name,
+		 const char *field, int *n, int *repeat);
 /* Validate and write an object under the writers' lock held by the caller. */
 int obj_store(struct rem *, const char *site, const struct kind *, const char *name,
 	      const char *text, size_t len);

@@ -44,33 +44,53 @@ check_ref(const struct ydoc *d, int k, const struct field *f, void *arg)
 	if (!(f->flags & FL_TREE) || ex < 0)
 		return 0;
 	/* Follow the same field upwards: reaching this object again is a cycle. */
-	char cur[REM_NAME_MAX + 1];
-	struct buf chain = { 0 };
-	buf_printf(&chain, "%s/%s -> %s", c->kind, c->name, n->value);
-	strlcpy(cur, r.name, sizeof cur);
-	for (int steps = 0; steps < 100000; steps++) {
-		struct entry e;
-		if (index_get(c->rm, c->site, r.kind, cur, &e) != 1)
-			break;
-		char *up = entry_value(&e, f->name);
-		entry_free(&e);
-		struct ref u;
-		if (!up || ref_parse(up, &u, &why) < 0 || strcmp(u.kind, r.kind)) {
-			free(up);
-			break;
-		}
-		buf_printf(&chain, " -> %s", up);
-		free(up);
-		if (!strcmp(u.kind, c->kind) && !strcmp(u.name, c->name)) {
+	int n_up, rep;
+	char **up = ref_chain(c->rm, c->site, r.kind, r.name, f->name, &n_up, &rep);
+	for (int i = 0; i < n_up; i++)
+		if (!strcmp(r.kind, c->kind) && !strcmp(up[i], c->name)) {
+			struct buf chain = { 0 };
+			buf_printf(&chain, "%s/%s", c->kind, c->name);
+			for (int j = 0; j <= i; j++)
+				buf_printf(&chain, " -> %s/%s", r.kind, up[j]);
 			problems_add(c->pr, n->line, n->col, "field '%s': cycle %s", n->path, chain.s);
+			buf_free(&chain);
 			break;
 		}
-		if (!strcmp(u.name, cur))
-			break;
-		strlcpy(cur, u.name, sizeof cur);
-	}
-	buf_free(&chain);
+	free_list(up);
 	return 0;
+}
+
+char **
+ref_chain(struct rem *rm, const char *site, const char *kind, const char *name, const char *field,
+	  int *np, int *repeat)
+{
+	char **v = xcalloc(1, sizeof *v);
+	int n = 0;
+	char cur[REM_NAME_MAX + 1];
+	strlcpy(cur, name, sizeof cur);
+	*repeat = -1;
+	for (;;) {
+		for (int i = 0; i < n; i++)
+			if (!strcmp(v[i], cur)) {
+				*repeat = i;
+				goto out;
+			}
+		struct entry e;
+		if (index_get(rm, site, kind, cur, &e) != 1)
+			break;
+		v = xrealloc(v, (size_t)(n + 2) * sizeof *v);
+		v[n++] = xstrdup(cur);
+		v[n] = NULL;
+		struct ref r;
+		int more = entry_ref(&e, field, kind, &r);
+		entry_free(&e);
+		if (!more)
+			break;
+		strlcpy(cur, r.name, sizeof cur);
+	}
+out:
+	*np = n;
+	return v;
 }
 
 static int

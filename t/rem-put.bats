@@ -211,3 +211,17 @@ load helper
 	run sh -c 'rem-put -n location/x type=rack >/dev/full'
 	assert_failure 3
 }
+
+@test "a cycle elsewhere in the tree does not hold up a write, and rem-check names it" {
+	mk location a <<<"parent: location/b"
+	mk location b <<<"parent: location/a"
+	run rem-put location/x parent=location/a
+	assert_success
+	run rem-check
+	assert_failure 2
+	assert_line "main/location/a.yaml:1:9: field 'parent': cycle location/a -> location/b -> location/a"
+	assert_line "main/location/b.yaml:1:9: field 'parent': cycle location/b -> location/a -> location/b"
+	run rem-loc path x
+	assert_failure 2
+	assert_output --partial "the parents form a cycle"
+}
