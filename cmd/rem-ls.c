@@ -32,7 +32,8 @@ static struct buf pending;
 static void
 flush_pending(void)
 {
-	fwrite(pending.s, 1, pending.len, stdout);
+	if (pending.len)
+		fwrite(pending.s, 1, pending.len, stdout);
 	buf_reset(&pending);
 }
 
