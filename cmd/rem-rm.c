@@ -82,7 +82,7 @@ main(int argc, char **argv)
 			st = EX_REM_FAIL;
 		} else {
 			fsync_dir_of(path);
-			index_get(&r, osite, k->name, ref.name, NULL);
+			index_update(&r, osite, k->name, ref.name);
 			char *d = xasprintf("%s/%s/%s/%s.d", r.root, osite, k->name, ref.name);
 			struct stat sb;
 			if (stat(d, &sb) == 0)

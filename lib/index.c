@@ -208,11 +208,7 @@ collect_ref(const struct ydoc *d, int k, const struct field *f, void *arg)
 {
 	struct entry *e = arg;
 	struct ref r;
-	const char *why;
-	(void)f;
-	if (ref_parse(d->n[k].value, &r, &why) < 0 || !kind_find(r.kind))
-		return 0;
-	if (f->ref_kind && strcmp(f->ref_kind, r.kind))
+	if (!field_ref(f, d->n[k].value, &r))
 		return 0;
 	char *s = xasprintf("%s/%s", r.kind, r.name);
 	for (int i = 0; i < e->nrefs; i++)
@@ -514,15 +510,30 @@ is_fresh(const struct rem *rm, const char *site, const char *kind)
 	return 0;
 }
 
+static int get(struct rem *, const char *, const char *, const char *, struct entry *, int);
+
 int
 index_get(struct rem *rm, const char *site, const char *kind, const char *name, struct entry *e)
+{
+	return get(rm, site, kind, name, e, 1);
+}
+
+int
+index_update(struct rem *rm, const char *site, const char *kind, const char *name)
+{
+	return get(rm, site, kind, name, NULL, 0);
+}
+
+static int
+get(struct rem *rm, const char *site, const char *kind, const char *name, struct entry *e,
+    int trust_fresh)
 {
 	struct stat st;
 	struct rec have;
 	char *key = okey(site, kind, name);
 	char *path = obj_path(rm, site, kind, name);
 	int have_ok = index_open(rm) == 0 && rm->idx ? fetch_rec(rm, key, &have) : 0;
-	if (have_ok && is_fresh(rm, site, kind)) {
+	if (have_ok && trust_fresh && is_fresh(rm, site, kind)) {
 		/* this process stat'ed the whole kind a moment ago */
 		if (e) {
 			*e = have.e;
@@ -715,7 +726,8 @@ index_used_by(struct rem *rm, const char *site, const char *kind, const char *na
 	if (index_open(rm) < 0 || !rm->idx)
 		return xcalloc(1, sizeof(char *));
 	for (int i = 0; rem_kinds[i]; i++)
-		if (kind_may_refer(rem_kinds[i], kind) && (exact || !folder_same(rm, site, rem_kinds[i]->name)))
+		if (kind_may_refer(rem_kinds[i], kind) && !is_fresh(rm, site, rem_kinds[i]->name) &&
+		    (exact || !folder_same(rm, site, rem_kinds[i]->name)))
 			refresh_kind(rm, site, rem_kinds[i]->name);
 	char *key = xasprintf("r:%s/%s/%s", site, kind, name);
 	char *target = xasprintf("%s/%s", kind, name);

@@ -81,6 +81,27 @@ ref_parse(const char *s, struct ref *r, const char **why)
 	return 0;
 }
 
+int
+port_ref_parse(const char *s, struct ref *r, char *port, size_t portsz, const char **why)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon) {
+		*why = "not a port (write kind/name:port)";
+		return -1;
+	}
+	char *obj = xstrndup(s, (size_t)(colon - s));
+	int rc = ref_parse(obj, r, why);
+	free(obj);
+	if (rc < 0)
+		return -1;
+	if ((*why = name_invalid(colon + 1))) {
+		*why = "bad port name";
+		return -1;
+	}
+	strlcpy(port, colon + 1, portsz);
+	return 0;
+}
+
 void
 refin_init(struct refin *ri, int argc, char **argv, int nul)
 {

@@ -90,6 +90,8 @@ struct ref {
 };
 /* Parse "kind/name"; on failure returns -1 and sets *why. */
 int ref_parse(const char *s, struct ref *r, const char **why);
+/* Parse "kind/name:port"; port is a name too. */
+int port_ref_parse(const char *s, struct ref *r, char *port, size_t portsz, const char **why);
 
 /*
  * Reference input: from the arguments when there are any, else one per line
@@ -144,6 +146,10 @@ int ydoc_load(struct ydoc *, const char *text, size_t len, long *line, long *col
 void ydoc_free(struct ydoc *);
 /* The node at a dotted path, or -1. */
 int ydoc_find(const struct ydoc *, const char *path);
+/* The value node of key in mapping node map, or -1. */
+int ydoc_child(const struct ydoc *, int map, const char *key);
+/* The scalar text of key in mapping node map, or NULL. */
+const char *ydoc_str(const struct ydoc *, int map, const char *key);
 /* Print a node as one-line flow YAML (scalars bare). */
 void ydoc_flow(const struct ydoc *, int node, struct buf *out);
 /* Is this scalar safe to write plain, keeping its text as is? */
@@ -153,7 +159,10 @@ void yaml_quote(struct buf *, const char *s, int force_quote);
 
 /* ---- schema.c: the kinds and their fields ---- */
 
-enum ftype { F_STR, F_INT, F_FLOAT, F_BOOL, F_ENUM, F_REF, F_MAP, F_LIST, F_OBJ };
+/* F_PORT: a port of another object, "kind/name:port"; it refers to
+ * kind/name as F_REF does.  F_MAP with sub: free keys, each value of the
+ * sub field's type; without: free-form. */
+enum ftype { F_STR, F_INT, F_FLOAT, F_BOOL, F_ENUM, F_REF, F_MAP, F_LIST, F_OBJ, F_PORT };
 
 #define FL_REQUIRED 1u
 #define FL_TREE 2u /* references through this field must not form a cycle */
@@ -165,15 +174,24 @@ struct field {
 	const char *ref_kind;           /* F_REF: the kind referred to (NULL: any) */
 	const char *def;                /* default value, as text */
 	const char *help;
-	const struct field *sub;        /* F_LIST: one element field; F_OBJ: fields */
+	const struct field *sub;        /* F_LIST, F_MAP: one element field; F_OBJ: fields */
 	const char *const *enumv;       /* F_ENUM: NULL-terminated values */
 	double min, max;                /* F_INT, F_FLOAT: range when min < max */
 };
+
+struct rem;
+struct problems;
+struct ydoc;
 
 struct kind {
 	const char *name;
 	const char *help;
 	const struct field *fields;     /* terminated by a NULL name */
+	/* Checks of a whole object beyond its fields' types (names unique in a
+	 * list, ports that exist, units free in a rack...), with the tree at
+	 * hand.  Adds problems; NULL when there are none to make. */
+	void (*check)(struct rem *, const char *site, const char *name, const struct ydoc *,
+		      struct problems *);
 };
 
 extern const struct kind *const rem_kinds[];
@@ -204,6 +222,9 @@ void problems_free(struct problems *);
 int validate(const struct kind *, const struct ydoc *, struct problems *);
 /* The field name closest to a misspelt one, or NULL. */
 const char *field_suggest(const struct field *fields, const char *key);
+/* The object a reference field's value names (F_REF or F_PORT); 0 when the
+ * value is no reference of the field's kind. */
+int field_ref(const struct field *, const char *value, struct ref *);
 /* Each reference in a valid document: calls fn(node, ref text, field). */
 typedef int (*ref_fn)(const struct ydoc *, int node, const struct field *, void *);
 int each_ref(const struct kind *, const struct ydoc *, ref_fn, void *);
@@ -294,6 +315,9 @@ int index_get(struct rem *, const char *site, const char *kind, const char *name
  * that change nothing (each look-up would otherwise lock its hash chain).
  * Writers wait while it is held: hold it briefly. */
 void index_read_lock(struct rem *, int on);
+/* After writing or removing an object's file: bring its record up to date
+ * (index_get may trust a kind this process has just refreshed). */
+int index_update(struct rem *, const char *site, const char *kind, const char *name);
 /* Bring a whole kind (NULL: every kind) of a site up to date. */
 int index_refresh(struct rem *, const char *site, const char *kind);
 /* Refresh every kind that may refer to kind target, then list who refers to
@@ -326,6 +350,62 @@ char **ref_chain(struct rem *, const char *site, const char *kind, const char *n
 /* Validate and write an object under the writers' lock held by the caller. */
 int obj_store(struct rem *, const char *site, const struct kind *, const char *name,
 	      const char *text, size_t len);
+
+/* ---- hw.c: hardware sets, instances and the port graph ---- */
+
+struct hwcomp {
+	char *name, *parent, *type;
+	int units;
+	long line, col;
+};
+struct hwport {
+	char *name, *component, *media, *direction, *resource, *pass, *speed;
+	double watts; /* watts, or amps x volts (volts default 230) */
+	long line, col;
+};
+struct hwset {
+	char *name;
+	int virtual;
+	int units; /* height in a rack: the largest units of a component */
+	struct hwcomp *c;
+	int nc;
+	struct hwport *p;
+	int np;
+};
+/* Expand a set's document ({n} positions) into s; problems may be NULL. */
+void hwset_from_doc(const struct ydoc *, struct hwset *, struct problems *);
+/* A set by name, read once per process (cached); NULL when missing. */
+const struct hwset *hwset_get(struct rem *, const char *site, const char *name);
+const struct hwport *hwset_port(const struct hwset *, const char *name);
+void hwset_free(struct hwset *);
+/* Do two connectors mate (c13-c14, c19-c20, else the same)? */
+int media_mate(const char *, const char *);
+/* Are two directions a valid pair (provider-consumer, bidirectional both)? */
+int direction_pair(const char *, const char *);
+
+/* One cable, seen from one of its ends. */
+struct hwlink {
+	char *port;      /* this end's port */
+	char *peer;      /* the other instance's name */
+	char *peer_port;
+	int stored_here; /* the link is written in this instance's file */
+};
+struct hwinst {
+	char *name, *set, *location;
+	int ru, has_ru;
+	struct hwlink *l;
+	int nl;
+};
+/* An instance from the index, with every link touching it (its own and
+ * those others keep); exact: refresh referrers first (see index_used_by). */
+int hwinst_get(struct rem *, const char *site, const char *name, struct hwinst *, int exact);
+void hwinst_free(struct hwinst *);
+const struct hwlink *hwinst_link(const struct hwinst *, const char *port);
+
+void hwset_check(struct rem *, const char *site, const char *name, const struct ydoc *,
+		 struct problems *);
+void hwinst_check(struct rem *, const char *site, const char *name, const struct ydoc *,
+		  struct problems *);
 
 /* ---- geo.c: locations ---- */
 

@@ -40,15 +40,134 @@ static const struct field location_fields[] = {
 };
 
 static const struct kind kind_site = {
-	"site", "a whole system of services and machines, run by one group of people",
-	site_fields,
+	.name = "site",
+	.help = "a whole system of services and machines, run by one group of people",
+	.fields = site_fields,
 };
 static const struct kind kind_location = {
-	"location", "a place: region, city, data centre, cage, row, rack or desk; a hierarchy",
-	location_fields,
+	.name = "location",
+	.help = "a place: region, city, data centre, cage, row, rack or desk; a hierarchy",
+	.fields = location_fields,
 };
 
-const struct kind *const rem_kinds[] = { &kind_location, &kind_site, NULL };
+/* ---- hardware (hw.c holds their checks) ---- */
+
+static const char *const media_words[] = {
+	"rj45", "lc", "sc", "mpo", "sfp", "sfp+", "sfp28", "qsfp+", "qsfp28", "dac",
+	"c13", "c14", "c19", "c20", "nema-5-15", "nema-l6-30", "iec-309", "dc",
+	"db9", "usb-a", "usb-c", "vga", "hdmi", "displayport", "ps2",
+	"sas", "sata", "nvme", "fc", "virtual", NULL
+};
+static const char *const resource_words[] = {
+	"power-110", "power-220", "power-dc", "network", "storage", "serial", "video",
+	"keyboard", "mouse", "usb", "kvm", "management", "fibre-channel", "other", NULL
+};
+static const char *const direction_words[] = { "provider", "consumer", "bidirectional", NULL };
+static const char *const hwstate_words[] = {
+	"planned", "active", "spare", "failed", "repair", "retired", NULL
+};
+
+static const struct field component_fields[] = {
+	{ .name = "name", .type = F_STR, .flags = FL_REQUIRED,
+	  .help = "unique in the set; {n} stands for the position when count is given" },
+	{ .name = "type", .type = F_STR, .help = "chassis, motherboard, cpu, ram, disk, psu, fan..." },
+	{ .name = "parent", .type = F_STR, .help = "the component this one is part of ({n} allowed)" },
+	{ .name = "units", .type = F_INT, .min = 1, .max = 100,
+	  .help = "rack units of an external shell (the set's height in a rack)" },
+	{ .name = "count", .type = F_INT, .min = 1, .max = 10000, .help = "how many, named by {n}" },
+	{ .name = "start", .type = F_INT, .min = 0, .max = 100000, .def = "1",
+	  .help = "the first position" },
+	{ .name = "capacity", .type = F_MAP,
+	  .help = "counters of a virtual component: machines or storage left, for planning" },
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ 0 }
+};
+
+static const struct field port_fields[] = {
+	{ .name = "name", .type = F_STR, .flags = FL_REQUIRED,
+	  .help = "unique in the set; {n} stands for the position when count is given" },
+	{ .name = "component", .type = F_STR, .help = "the component the port is on ({n} allowed)" },
+	{ .name = "media", .type = F_ENUM, .flags = FL_REQUIRED, .enumv = media_words,
+	  .help = "connector: c13 mates c14, c19 mates c20, others mate their own kind" },
+	{ .name = "direction", .type = F_ENUM, .flags = FL_REQUIRED, .enumv = direction_words,
+	  .help = "provider, consumer or bidirectional" },
+	{ .name = "resource", .type = F_ENUM, .flags = FL_REQUIRED, .enumv = resource_words,
+	  .help = "what flows through it" },
+	{ .name = "watts", .type = F_FLOAT, .min = 0, .max = 10000000,
+	  .help = "power drawn (consumer) or that can be supplied (provider)" },
+	{ .name = "amps", .type = F_FLOAT, .min = 0, .max = 100000,
+	  .help = "current rating; with volts, counts as watts" },
+	{ .name = "volts", .type = F_FLOAT, .min = 0, .max = 100000, .help = "" },
+	{ .name = "speed", .type = F_STR, .help = "link speed: 1G, 10G, 25G..." },
+	{ .name = "pass", .type = F_STR,
+	  .help = "the port of this set it is wired through to (patch panels; {n} allowed)" },
+	{ .name = "count", .type = F_INT, .min = 1, .max = 10000, .help = "how many, named by {n}" },
+	{ .name = "start", .type = F_INT, .min = 0, .max = 100000, .def = "1",
+	  .help = "the first position" },
+	{ 0 }
+};
+
+static const struct field hwset_fields[] = {
+	{ .name = "description", .type = F_STR, .help = "make and model, in words" },
+	{ .name = "vendor", .type = F_STR, .help = "" },
+	{ .name = "model", .type = F_STR, .help = "" },
+	{ .name = "virtual", .type = F_BOOL, .def = "false",
+	  .help = "a third party or cloud: no rack units, may carry capacity" },
+	{ .name = "origin", .type = F_REF, .ref_kind = "hwset",
+	  .help = "the set this one was copied from (rem-hw copy)" },
+	{ .name = "components", .type = F_LIST,
+	  .sub = &(const struct field){ .name = "component", .type = F_OBJ, .sub = component_fields },
+	  .help = "the component tree: chassis > motherboard > cpu..." },
+	{ .name = "ports", .type = F_LIST,
+	  .sub = &(const struct field){ .name = "port", .type = F_OBJ, .sub = port_fields },
+	  .help = "the ports, each on a component" },
+	{ 0 }
+};
+
+static const struct field hwinst_component_fields[] = {
+	{ .name = "serial", .type = F_STR, .help = "" },
+	{ .name = "state", .type = F_ENUM, .enumv = hwstate_words, .help = "" },
+	{ .name = "note", .type = F_STR, .help = "history: swapped, ECC errors..." },
+	{ 0 }
+};
+
+static const struct field hwinst_fields[] = {
+	{ .name = "set", .type = F_REF, .ref_kind = "hwset", .flags = FL_REQUIRED,
+	  .help = "the hardware set this is one of" },
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ .name = "location", .type = F_REF, .ref_kind = "location",
+	  .help = "where it stands (a rack), or the region of a virtual one" },
+	{ .name = "ru", .type = F_INT, .min = 0, .max = 99,
+	  .help = "lowest rack unit it takes, counted from RU0 at the bottom" },
+	{ .name = "asset", .type = F_STR, .help = "asset tag" },
+	{ .name = "serial", .type = F_STR, .help = "" },
+	{ .name = "state", .type = F_ENUM, .enumv = hwstate_words, .def = "active", .help = "" },
+	{ .name = "components", .type = F_MAP,
+	  .sub = &(const struct field){ .name = "component", .type = F_OBJ,
+					.sub = hwinst_component_fields },
+	  .help = "per component of the set, by name: serial, state, note" },
+	{ .name = "links", .type = F_MAP,
+	  .sub = &(const struct field){ .name = "link", .type = F_PORT, .ref_kind = "hwinst" },
+	  .help = "port -> hwinst/NAME:PORT it is cabled to (kept on one end)" },
+	{ .name = "tags", .type = F_LIST, .sub = &(const struct field){ .name = "tag", .type = F_STR },
+	  .help = "free labels" },
+	{ 0 }
+};
+
+static const struct kind kind_hwset = {
+	.name = "hwset",
+	.help = "a Hardware Set: a make and model, its component tree and ports",
+	.fields = hwset_fields,
+	.check = hwset_check,
+};
+static const struct kind kind_hwinst = {
+	.name = "hwinst",
+	.help = "a Hardware Set Instance: one real or virtual unit, placed and cabled",
+	.fields = hwinst_fields,
+	.check = hwinst_check,
+};
+
+const struct kind *const rem_kinds[] = { &kind_hwinst, &kind_hwset, &kind_location, &kind_site, NULL };
 
 const struct kind *
 kind_find(const char *name)
@@ -81,7 +200,16 @@ ftype_name(const struct field *f)
 	case F_REF:
 		snprintf(buf, sizeof buf, "ref %s/NAME", f->ref_kind ? f->ref_kind : "KIND");
 		return buf;
-	case F_MAP: return "mapping";
+	case F_MAP:
+		if (f->sub && f->sub->type == F_PORT) {
+			snprintf(buf, sizeof buf, "mapping to %s/NAME:PORT",
+				 f->sub->ref_kind ? f->sub->ref_kind : "KIND");
+			return buf;
+		}
+		return f->sub && f->sub->type == F_OBJ ? "mapping of mappings" : "mapping";
+	case F_PORT:
+		snprintf(buf, sizeof buf, "port %s/NAME:PORT", f->ref_kind ? f->ref_kind : "KIND");
+		return buf;
 	case F_LIST:
 		if (f->sub && f->sub->type == F_REF) {
 			snprintf(buf, sizeof buf, "list of %s/NAME",
@@ -113,9 +241,11 @@ kind_field_path(const struct kind *k, const char *path)
 	while (*p) {
 		const char *dot = strchr(p, '.');
 		size_t n = dot ? (size_t)(dot - p) : strlen(p);
-		if (f && f->type == F_MAP)
+		if (f && f->type == F_MAP && !f->sub)
 			return f;
-		if (f && f->type == F_LIST) {
+		if (f && f->type == F_MAP) {
+			f = f->sub; /* any key */
+		} else if (f && f->type == F_LIST) {
 			if (!all_digits(p, n))
 				return NULL;
 			f = f->sub;
@@ -142,8 +272,10 @@ field_refers(const struct field *f, const char *target)
 {
 	switch (f->type) {
 	case F_REF:
+	case F_PORT:
 		return !f->ref_kind || strcmp(f->ref_kind, target) == 0;
 	case F_LIST:
+	case F_MAP:
 		return f->sub && field_refers(f->sub, target);
 	case F_OBJ:
 		for (const struct field *s = f->sub; s && s->name; s++)
@@ -185,8 +317,14 @@ help_fields(const struct field *f, int indent, FILE *o)
 		}
 		if (f->type == F_OBJ)
 			help_fields(f->sub, indent + 2, o);
-		if (f->type == F_LIST && f->sub && f->sub->type == F_OBJ)
+		if ((f->type == F_LIST || f->type == F_MAP) && f->sub && f->sub->type == F_OBJ)
 			help_fields(f->sub->sub, indent + 2, o);
+		if ((f->type == F_LIST || f->type == F_MAP) && f->sub && f->sub->enumv) {
+			fprintf(o, "%*s%-*s one of:", indent, "", 14 - indent, "");
+			for (const char *const *e = f->sub->enumv; *e; e++)
+				fprintf(o, " %s", *e);
+			fputc('\n', o);
+		}
 	}
 }
 

@@ -24,9 +24,7 @@ check_ref(const struct ydoc *d, int k, const struct field *f, void *arg)
 	struct refck *c = arg;
 	const struct ynode *n = &d->n[k];
 	struct ref r;
-	const char *why;
-	if (ref_parse(n->value, &r, &why) < 0 || !kind_find(r.kind) ||
-	    (f->ref_kind && strcmp(f->ref_kind, r.kind)))
+	if (!field_ref(f, n->value, &r))
 		return 0; /* validate() reported it */
 	if (!strcmp(r.kind, c->kind) && !strcmp(r.name, c->name)) {
 		if (f->flags & FL_TREE) {
@@ -117,6 +115,8 @@ obj_check(struct rem *rm, const char *site, const struct kind *k, const char *na
 	validate(k, &d, &pr);
 	struct refck c = { rm, site, k->name, name, &pr };
 	each_ref(k, &d, check_ref, &c);
+	if (k->check && !d.empty)
+		k->check(rm, site, name, &d, &pr);
 	ydoc_free(&d);
 	if (pr.len > 1)
 		qsort(pr.p, (size_t)pr.len, sizeof *pr.p, byplace);
@@ -162,7 +162,7 @@ obj_store(struct rem *rm, const char *site, const struct kind *k, const char *na
 		goto out;
 	}
 	free(target);
-	index_get(rm, site, k->name, name, NULL);
+	index_update(rm, site, k->name, name);
 	rc = 0;
 out:
 	free(path);

@@ -96,6 +96,9 @@ check_value(const struct field *f, const struct ydoc *d, int k, struct problems 
 		if (n->type != Y_MAP)
 			problems_add(pr, n->line, n->col, "field '%s': expected a mapping, found %s",
 				     n->path, what(n));
+		else if (f->sub)
+			for (int i = k + 1; i < d->len && d->n[i].depth > n->depth; i = after(d, i))
+				check_value(f->sub, d, i, pr);
 		return;
 	case F_OBJ:
 		if (n->type != Y_MAP)
@@ -180,6 +183,17 @@ check_value(const struct field *f, const struct ydoc *d, int k, struct problems 
 			problems_add(pr, n->line, n->col, "field '%s': unknown kind '%s'", n->path, r.kind);
 		return;
 	}
+	case F_PORT: {
+		struct ref r;
+		char port[REM_NAME_MAX + 1];
+		const char *why;
+		if (port_ref_parse(v, &r, port, sizeof port, &why) < 0)
+			problems_add(pr, n->line, n->col, "field '%s': bad port '%s': %s", n->path, v, why);
+		else if (f->ref_kind && strcmp(r.kind, f->ref_kind))
+			problems_add(pr, n->line, n->col, "field '%s': a port of a %s, expected of a %s",
+				     n->path, r.kind, f->ref_kind);
+		return;
+	}
 	default:
 		return;
 	}
@@ -257,11 +271,21 @@ each_ref(const struct kind *k, const struct ydoc *d, ref_fn fn, void *arg)
 		if (n->type != Y_SCALAR || n->plain_null)
 			continue;
 		const struct field *f = kind_field_path(k, n->path);
-		if (f && f->type == F_REF) {
+		if (f && (f->type == F_REF || f->type == F_PORT)) {
 			int r = fn(d, i, f, arg);
 			if (r)
 				return r;
 		}
 	}
 	return 0;
+}
+
+int
+field_ref(const struct field *f, const char *value, struct ref *r)
+{
+	const char *why;
+	char port[REM_NAME_MAX + 1];
+	int ok = f->type == F_PORT ? port_ref_parse(value, r, port, sizeof port, &why) == 0
+				   : ref_parse(value, r, &why) == 0;
+	return ok && kind_find(r->kind) && (!f->ref_kind || !strcmp(f->ref_kind, r->kind));
 }

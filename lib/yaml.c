@@ -278,6 +278,24 @@ ydoc_find(const struct ydoc *d, const char *path)
 }
 
 int
+ydoc_child(const struct ydoc *d, int map, const char *key)
+{
+	if (map < 0 || map >= d->len || d->n[map].type != Y_MAP)
+		return -1;
+	for (int i = map + 1; i < d->len && d->n[i].depth > d->n[map].depth; i++)
+		if (d->n[i].parent == map && !strcmp(d->n[i].key, key))
+			return i;
+	return -1;
+}
+
+const char *
+ydoc_str(const struct ydoc *d, int map, const char *key)
+{
+	int k = ydoc_child(d, map, key);
+	return k >= 0 && d->n[k].type == Y_SCALAR && !d->n[k].plain_null ? d->n[k].value : NULL;
+}
+
+int
 yaml_plain_ok(const char *s)
 {
 	size_t n = strlen(s);
