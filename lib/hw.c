@@ -362,8 +362,63 @@ keep_rev(void *arg, const char *port, const char *peer, const char *pp)
 		add_link(c->h, pp, c->who, port, 0);
 }
 
+/*
+ * Instances are read once per process and kept, links and all: rem-check
+ * and a graph walk ask for the same PDU or switch once per cable.  A write
+ * through the index (index_update) makes every kept one stale.
+ */
+static struct smap inst_cache;
+static long inst_cache_gen = -1;
+
+static void
+inst_cache_free(void *p)
+{
+	if (p) {
+		hwinst_free(p);
+		free(p);
+	}
+}
+
+static void
+hwinst_copy(struct hwinst *to, const struct hwinst *from)
+{
+	memset(to, 0, sizeof *to);
+	to->name = from->name ? xstrdup(from->name) : NULL;
+	to->set = from->set ? xstrdup(from->set) : NULL;
+	to->location = from->location ? xstrdup(from->location) : NULL;
+	to->ru = from->ru;
+	to->has_ru = from->has_ru;
+	for (int i = 0; i < from->nl; i++)
+		add_link(to, from->l[i].port, from->l[i].peer, from->l[i].peer_port, from->l[i].stored_here);
+}
+
+static int hwinst_read(struct rem *, const char *, const char *, struct hwinst *, int);
+
 int
 hwinst_get(struct rem *rm, const char *site, const char *name, struct hwinst *h, int exact)
+{
+	if (inst_cache_gen != index_generation) {
+		smap_free(&inst_cache, inst_cache_free);
+		inst_cache_gen = index_generation;
+	}
+	char *key = xasprintf("%s/%s", site, name);
+	void **slot = smap_slot(&inst_cache, key);
+	free(key);
+	if (!*slot) {
+		struct hwinst *n = xcalloc(1, sizeof *n);
+		if (!hwinst_read(rm, site, name, n, exact)) {
+			free(n);
+			memset(h, 0, sizeof *h);
+			return 0; /* not kept: it may be written in a moment */
+		}
+		*slot = n;
+	}
+	hwinst_copy(h, *slot);
+	return 1;
+}
+
+static int
+hwinst_read(struct rem *rm, const char *site, const char *name, struct hwinst *h, int exact)
 {
 	struct entry e;
 	memset(h, 0, sizeof *h);
@@ -421,6 +476,16 @@ set_of_inst(struct rem *rm, const char *site, const char *inst)
 	return s;
 }
 
+static const char *
+ru_range(char *b, size_t n, long lo, long hi)
+{
+	if (lo == hi)
+		snprintf(b, n, "RU%ld", lo);
+	else
+		snprintf(b, n, "RU%ld-%ld", lo, hi);
+	return b;
+}
+
 static void
 check_place(struct rem *rm, const char *site, const char *name, const struct ydoc *d,
 	    const struct hwset *set, struct problems *pr)
@@ -456,27 +521,37 @@ check_place(struct rem *rm, const char *site, const char *name, const struct ydo
 		long units = num(u, -1);
 		free(u);
 		entry_free(&le);
-		if (units > 0 && top >= units)
-			problems_add(pr, n->line, n->col, "field 'ru': RU%ld-%ld goes past the top of "
-				     "location/%s, which has %ld units (RU0-%ld)", ru, top, loc.name, units,
-				     units - 1);
+		if (units > 0 && top >= units) {
+			char a[48];
+			problems_add(pr, n->line, n->col, "field 'ru': %s goes past the top of "
+				     "location/%s, which has %ld units (RU0-%ld)", ru_range(a, sizeof a, ru, top),
+				     loc.name, units, units - 1);
+		}
 	}
 	char **users = index_used_by(rm, site, "location", loc.name, 1);
 	for (char **u = users; *u; u++) {
 		if (strncmp(*u, "hwinst/", 7) || !strcmp(*u + 7, name))
 			continue;
-		struct hwinst o;
-		if (!hwinst_get(rm, site, *u + 7, &o, 0)) {
+		struct entry oe;
+		if (index_get(rm, site, "hwinst", *u + 7, &oe) != 1)
 			continue;
+		struct ref os_ref, ol;
+		char *oru = entry_value(&oe, "ru");
+		long oru_n = num(oru, -1);
+		const struct hwset *os = entry_ref(&oe, "set", "hwset", &os_ref) ? hwset_get(rm, site, os_ref.name)
+										    : NULL;
+		int here = entry_ref(&oe, "location", "location", &ol) && !strcmp(ol.name, loc.name);
+		free(oru);
+		entry_free(&oe);
+		if (oru_n >= 0 && os && os->units > 0 && here) {
+			long otop = oru_n + os->units - 1;
+			if (oru_n <= top && ru <= otop) {
+				char a[48], b[48];
+				problems_add(pr, n->line, n->col, "field 'ru': %s overlaps hwinst/%s (%s) in "
+					     "location/%s", ru_range(a, sizeof a, ru, top), *u + 7,
+					     ru_range(b, sizeof b, oru_n, otop), loc.name);
+			}
 		}
-		const struct hwset *os = o.set ? hwset_get(rm, site, o.set) : NULL;
-		if (o.has_ru && os && os->units > 0 && o.location && !strcmp(o.location, loc.name)) {
-			long otop = o.ru + os->units - 1;
-			if (o.ru <= top && ru <= otop)
-				problems_add(pr, n->line, n->col, "field 'ru': RU%ld-%ld overlaps hwinst/%s "
-					     "(RU%d-%ld) in location/%s", ru, top, o.name, o.ru, otop, loc.name);
-		}
-		hwinst_free(&o);
 	}
 	free_list(users);
 }

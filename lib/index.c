@@ -518,9 +518,12 @@ index_get(struct rem *rm, const char *site, const char *kind, const char *name, 
 	return get(rm, site, kind, name, e, 1);
 }
 
+long index_generation;
+
 int
 index_update(struct rem *rm, const char *site, const char *kind, const char *name)
 {
+	index_generation++;
 	return get(rm, site, kind, name, NULL, 0);
 }
 

@@ -318,6 +318,9 @@ void index_read_lock(struct rem *, int on);
 /* After writing or removing an object's file: bring its record up to date
  * (index_get may trust a kind this process has just refreshed). */
 int index_update(struct rem *, const char *site, const char *kind, const char *name);
+/* Counts index_update calls: what a process keeps from the index is stale
+ * when it has moved. */
+extern long index_generation;
 /* Bring a whole kind (NULL: every kind) of a site up to date. */
 int index_refresh(struct rem *, const char *site, const char *kind);
 /* Refresh every kind that may refer to kind target, then list who refers to
