@@ -58,6 +58,31 @@ main(int argc, char **argv)
 			st = EX_REM_FALSE;
 			goto next;
 		}
+		/* what the object itself holds (cables written in its file) */
+		struct entry me;
+		struct buf held = { 0 };
+		if (!force && index_get(&r, osite, k->name, ref.name, &me) == 1) {
+			for (const struct field *f = k->fields; f->name; f++) {
+				if (!(f->flags & FL_HOLDS))
+					continue;
+				size_t fl = strlen(f->name);
+				for (int i = 0; i < me.nfields; i++)
+					if (!strncmp(me.fields[i], f->name, fl) && me.fields[i][fl] == '.') {
+						char *tab = strchr(me.fields[i], '\t');
+						if (tab)
+							buf_printf(&held, "%s%.*s -> %s", held.len ? ", " : "",
+								   (int)(tab - me.fields[i] - fl - 1),
+								   me.fields[i] + fl + 1, tab + 1);
+					}
+			}
+			entry_free(&me);
+		}
+		if (held.len) {
+			warnx("%s/%s still holds %s (rem-rm -f removes it anyway)", k->name, ref.name, held.s);
+			buf_free(&held);
+			st = EX_REM_USAGE;
+			goto next;
+		}
 		char **users = index_used_by(&r, osite, k->name, ref.name, 1);
 		if (users[0] && !force) {
 			struct buf b = { 0 };

@@ -166,6 +166,7 @@ enum ftype { F_STR, F_INT, F_FLOAT, F_BOOL, F_ENUM, F_REF, F_MAP, F_LIST, F_OBJ,
 
 #define FL_REQUIRED 1u
 #define FL_TREE 2u /* references through this field must not form a cycle */
+#define FL_HOLDS 4u /* while set, the object is not removed without -f (cables) */
 
 struct field {
 	const char *name;

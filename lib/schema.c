@@ -146,7 +146,7 @@ static const struct field hwinst_fields[] = {
 	  .sub = &(const struct field){ .name = "component", .type = F_OBJ,
 					.sub = hwinst_component_fields },
 	  .help = "per component of the set, by name: serial, state, note" },
-	{ .name = "links", .type = F_MAP,
+	{ .name = "links", .type = F_MAP, .flags = FL_HOLDS,
 	  .sub = &(const struct field){ .name = "link", .type = F_PORT, .ref_kind = "hwinst" },
 	  .help = "port -> hwinst/NAME:PORT it is cabled to (kept on one end)" },
 	{ .name = "tags", .type = F_LIST, .sub = &(const struct field){ .name = "tag", .type = F_STR },
