@@ -25,6 +25,7 @@ static const struct {
 	{ "check", "check the tree against the schemas" },
 	{ "index", "refresh, rebuild or verify the index" },
 	{ "loc", "locations: tree, path, coordinates, distance, nearness" },
+	{ "hw", "hardware sets and instances: show, copy, place, rack elevation, where" },
 	{ 0 },
 };
 

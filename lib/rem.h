@@ -419,4 +419,60 @@ double geo_km(double lat1, double lon1, double lat2, double lon2);
 int loc_coords(struct rem *, const char *site, const char *name, double *lat, double *lon,
 	       char **from);
 
+/* ---- hwrack.c: racks, the units instances take, placing them ---- */
+
+/* Rack units as text: "RU5" for one unit, "RU5-6" for more. */
+void hw_units_text(struct buf *, int lo, int hi);
+/* The units an instance takes (a set of no height counts as one unit):
+ * 1 with *lo and *hi, or 0 when it has no ru (0U, virtual, unplaced). */
+int hwinst_units(struct rem *, const char *site, const struct hwinst *, int *lo, int *hi);
+/* The same as text: "RU5", "RU5-6", or "0U" when it takes no units. */
+void hwinst_units_text(struct rem *, const char *site, const struct hwinst *, struct buf *);
+/* A location's units: its height as a rack, 0 when it has none, -1 when
+ * it does not exist. */
+int loc_units(struct rem *, const char *site, const char *loc);
+struct hwslot {
+	char *name; /* the instance */
+	int lo, hi; /* the units it takes */
+};
+struct hwrack {
+	char *name;
+	int units;        /* its height; 0 when the location has no units */
+	struct hwslot *s; /* instances taking units, lowest first */
+	int ns;
+	char **zero;      /* instances in it taking no units (0U), sorted;
+			     NULL-terminated */
+	int nzero;
+};
+/* A location and the instances in it; 1, or 0 when it does not exist. */
+int hwrack_load(struct rem *, const char *site, const char *loc, struct hwrack *);
+void hwrack_free(struct hwrack *);
+/* The index in s of the first instance from index from on that takes unit
+ * ru, or -1 when none does. */
+int hwrack_at(const struct hwrack *, int ru, int from);
+/* The next whole run of free units at or above unit from: 1 with *lo and
+ * *hi, 0 when there is none up to the top. */
+int hwrack_next_free(const struct hwrack *, int from, int *lo, int *hi);
+/* The lowest whole run of at least need free units: 1 with *lo, *hi. */
+int hwrack_room(const struct hwrack *, int need, int *lo, int *hi);
+/* The racks at or below location top (NULL: all) with at least need
+ * free units in a row, by name, each with its lowest such run of free
+ * units, whole; returns their number, *out malloc'd. */
+struct hwroom {
+	char *rack;
+	int lo, hi;
+};
+int hwrack_rooms(struct rem *, const char *site, const char *top, int need, struct hwroom **);
+/* Is location loc top, or inside it (following parents)? */
+int loc_within(struct rem *, const char *site, const char *loc, const char *top);
+/* A field of a location, or of its nearest ancestor that has it (an
+ * address, for directions); malloc'd, or NULL when none has it. */
+char *loc_inherit(struct rem *, const char *site, const char *loc, const char *field);
+/* Set an instance's location and rack unit (ru < 0: none, deleting ru),
+ * keeping every other byte, then check and write it with obj_store under
+ * the writers' lock, which the caller holds.  A unit in a location with no
+ * units is refused.  Returns 0 when written, 1 when refused (problems
+ * printed), -1 on a failure to read or write. */
+int hwinst_place(struct rem *, const char *site, const char *name, const char *loc, int ru);
+
 #endif
