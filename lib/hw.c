@@ -241,9 +241,17 @@ hwset_check(struct rem *rm, const char *site, const char *name, const struct ydo
 
 static struct smap set_cache;
 
+static long set_cache_gen = -1;
+
 const struct hwset *
 hwset_get(struct rem *rm, const char *site, const char *name)
 {
+	/* a write through the index may have changed a set: read them anew.
+	 * The old ones are let go, not freed: a caller may still hold one. */
+	if (set_cache_gen != index_generation) {
+		smap_free(&set_cache, NULL);
+		set_cache_gen = index_generation;
+	}
 	char *key = xasprintf("%s/%s", site, name);
 	void **slot = smap_slot(&set_cache, key);
 	free(key);
@@ -521,6 +529,9 @@ check_place(struct rem *rm, const char *site, const char *name, const struct ydo
 		long units = num(u, -1);
 		free(u);
 		entry_free(&le);
+		if (units <= 0)
+			problems_add(pr, n->line, n->col, "field 'ru': location/%s has no units "
+				     "(a rack's height): give it units: or leave ru out", loc.name);
 		if (units > 0 && top >= units) {
 			char a[48];
 			problems_add(pr, n->line, n->col, "field 'ru': %s goes past the top of "
@@ -604,10 +615,13 @@ hwinst_check(struct rem *rm, const char *site, const char *name, const struct yd
 			problems_add(pr, c->line, c->col, "links.%s: a port cabled to itself", c->key);
 			continue;
 		}
+		if (!mine->media || !mine->direction || !mine->resource || !theirs->media ||
+		    !theirs->direction || !theirs->resource)
+			continue; /* the set's own check reports the missing words */
 		if (!media_mate(mine->media, theirs->media))
 			problems_add(pr, c->line, c->col, "links.%s: media %s does not mate %s of %s",
 				     c->key, mine->media, theirs->media, c->value);
-		if (!mine->resource || !theirs->resource || strcmp(mine->resource, theirs->resource))
+		if (strcmp(mine->resource, theirs->resource))
 			problems_add(pr, c->line, c->col, "links.%s: resource %s does not match %s of %s",
 				     c->key, mine->resource, theirs->resource, c->value);
 		if (!direction_pair(mine->direction, theirs->direction))

@@ -167,3 +167,23 @@ acme() {
 	run rem-put hwinst/db1 components.dimm3.serial=M393A components.dimm3.state=spare
 	assert_success
 }
+
+@test "a set whose port lacks its words does not crash the cable check" {
+	acme
+	rem-put hwset/s <<<$'ports:\n  - {name: q, media: lc, resource: network, direction: provider}'
+	printf 'ports:\n  - {name: q, media: lc, resource: network}\n' >"$REM_ROOT/acme/hwset/s.yaml"
+	rem-put hwinst/b set=hwset/s
+	rem-put hwset/t <<<$'ports:\n  - {name: p, media: lc, resource: network, direction: consumer}'
+	run rem-put hwinst/a set=hwset/t links.p=hwinst/b:q
+	[ "$status" -lt 128 ]
+	run rem-check
+	assert_failure 2
+	assert_output --partial "missing required field 'ports.0.direction'"
+}
+
+@test "a rack unit in a location that has no height is refused" {
+	acme
+	run rem-put hwinst/db2 location=location/fra1 ru=3
+	assert_failure 2
+	assert_output --partial "location/fra1 has no units"
+}

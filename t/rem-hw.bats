@@ -236,7 +236,7 @@ hw() {
 	before=$(cat "$REM_ROOT/main/hwinst/c.yaml")
 	run rem-hw place c r1 5
 	assert_failure 2
-	assert_output --partial "main/hwinst/c.yaml:3:5: field 'ru': RU5-5 overlaps hwinst/b (RU4-5) in location/r1"
+	assert_output --partial "main/hwinst/c.yaml:3:5: field 'ru': RU5 overlaps hwinst/b (RU4-5) in location/r1"
 	[ "$(cat "$REM_ROOT/main/hwinst/c.yaml")" = "$before" ]
 }
 
