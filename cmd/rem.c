@@ -25,6 +25,7 @@ static const struct {
 	{ "check", "check the tree against the schemas" },
 	{ "index", "refresh, rebuild or verify the index" },
 	{ "loc", "locations: tree, path, coordinates, distance, nearness" },
+	{ "port", "ports and cables: connect, trace, graph, impact, free ports, power budget" },
 	{ 0 },
 };
 
