@@ -26,6 +26,7 @@ static const struct {
 	{ "index", "refresh, rebuild or verify the index" },
 	{ "loc", "locations: tree, path, coordinates, distance, nearness" },
 	{ "hw", "hardware sets and instances: show, copy, place, rack elevation, where" },
+	{ "port", "ports and cables: connect, trace, graph, impact, free ports, power budget" },
 	{ 0 },
 };
 

@@ -474,5 +474,80 @@ char *loc_inherit(struct rem *, const char *site, const char *loc, const char *f
  * units is refused.  Returns 0 when written, 1 when refused (problems
  * printed), -1 on a failure to read or write. */
 int hwinst_place(struct rem *, const char *site, const char *name, const char *loc, int ru);
+/* ---- portgraph.c: the cables of a site as a graph of ports ---- */
+
+/* "hwinst/NAME" or "NAME"; "hwinst/NAME:PORT" or "NAME:PORT".  On failure
+ * return -1 and set *why. */
+int pg_inst_arg(const char *s, char *name, size_t namesz, const char **why);
+int pg_port_arg(const char *s, char *name, size_t namesz, char *port, size_t portsz,
+		const char **why);
+
+/* The other end of a port's cable; inst -1 when the port is free. */
+struct pgend {
+	int inst, port;
+	int stored_here; /* the cable is written in this instance's file */
+};
+struct pgnode {
+	char *name, *location;
+	const struct hwset *set; /* NULL when its set is missing: no ports */
+	struct pgend *end;       /* one per port of the set */
+	int *pass;               /* each port's pass partner (symmetric), or -1 */
+};
+/* Every instance of a site, sorted by name; ports are indexes into the
+ * set's list.  Cables rem-check would refuse are left out. */
+struct pgraph {
+	struct pgnode *v;
+	int n;
+	int nports;
+};
+/* Refresh the kind hwinst once and read every instance from the index. */
+int pgraph_load(struct rem *, const char *site, struct pgraph *);
+void pgraph_free(struct pgraph *);
+/* An instance's index, or -1; a port's index in its set, or -1. */
+int pgraph_find(const struct pgraph *, const char *name);
+int pgraph_port(const struct pgraph *, int inst, const char *port);
+const struct hwport *pgraph_hwport(const struct pgraph *, int inst, int port);
+/* Inside one instance: the ports that feed port (its pass partner, else,
+ * for a provider, the consumer ports of its resource without a partner),
+ * and those it feeds (its partner, else, for a consumer, the provider
+ * ports of its resource without a partner).  out has room for every port
+ * of the set; returns how many. */
+int pgraph_feeds(const struct pgraph *, int inst, int port, int *out);
+int pgraph_fed(const struct pgraph *, int inst, int port, int *out);
+/* Across port's cable and through pass partners (panels) to the far port
+ * that has none: 1 with *fi, *fp; 0 when the way ends on a free port.
+ * With mark, *hit tells whether an instance met on the way is marked. */
+int pgraph_follow(const struct pgraph *, int inst, int port, int *fi, int *fp,
+		  const char *mark, int *hit);
+/* Hop by hop from a port, upstream (down 0) towards the sources or
+ * downstream to every consumer; fn gets each cable from the side met
+ * first.  No port is left twice, so loops end. */
+typedef void (*pg_hop_fn)(const struct pgraph *, int depth, int inst, int port, int peer,
+			  int peer_port, void *);
+void pgraph_trace(const struct pgraph *, int inst, int port, int down, pg_hop_fn, void *);
+/* The provider -> consumer edges between instances, of one resource (NULL:
+ * all), sorted by provider, consumer and resource, without repeats. */
+struct pgedge {
+	int from, to;
+	const char *resource;
+};
+int pgraph_edges(const struct pgraph *, const char *resource, struct pgedge **);
+/* down[] marks the instances lost (non-zero); pgraph_impact marks 2 those
+ * that worked before and do not after, having lost every feed of some
+ * resource, transitively (a ring that only feeds itself goes down too),
+ * and calls fn for each resource of an instance still working that lost
+ * some of its feeds (in name order, then resource order). */
+typedef void (*pg_degraded_fn)(const struct pgraph *, int inst, const char *resource, void *);
+void pgraph_impact(const struct pgraph *, char *down, pg_degraded_fn, void *);
+/* Free provider and bidirectional ports of a resource; *total counts all. */
+int pgraph_free_ports(const struct pgraph *, int inst, const char *resource, int *total);
+/* Power: the watts a provider port supplies (the far consumer's watts, or
+ * the whole load of an instance that provides the same resource on),
+ * with the far end; an instance's load of a resource over its provider
+ * ports; its capacity (its consumer ports' watts, for a source its
+ * provider ports'). */
+double pgraph_port_load(const struct pgraph *, int inst, int port, int *fi, int *fp);
+double pgraph_load_of(const struct pgraph *, int inst, const char *resource);
+double pgraph_capacity(const struct pgraph *, int inst, const char *resource);
 
 #endif
