@@ -252,7 +252,6 @@ print_hop(const struct pgraph *g, int depth, int a, int pa, int b, int pb, void 
 static int
 cmd_trace(struct rem *r, struct pgraph *g, int argc, char **argv)
 {
-	(void)r;
 	int c, down = -1;
 	optind = 0;
 	while ((c = getopt(argc, argv, "du")) != -1)
@@ -263,6 +262,22 @@ cmd_trace(struct rem *r, struct pgraph *g, int argc, char **argv)
 		}
 	if (argc - optind != 1)
 		usage_exit(USAGE);
+	/* read only the neighbourhood the trace can reach */
+	char name[REM_NAME_MAX + 1], pname[REM_NAME_MAX + 1];
+	port_or_die(argv[optind], name, pname);
+	char *start[] = { name };
+	if (down < 0) { /* the port's own direction decides: look it up */
+		struct hwinst h;
+		if (hwinst_get(r, r->site, name, &h, 0)) {
+			const struct hwset *s = h.set ? hwset_get(r, r->site, h.set) : NULL;
+			const struct hwport *p = s ? hwset_port(s, pname) : NULL;
+			if (p && p->direction && strcmp(p->direction, "bidirectional"))
+				down = !strcmp(p->direction, "provider");
+			hwinst_free(&h);
+		}
+	}
+	if (pgraph_load_around(r, r->site, g, start, 1, down != 1, down != 0, 0) < 0)
+		errx(EX_REM_FAIL, "the index cannot be read");
 	int i, p;
 	graph_port_or_die(g, argv[optind], &i, &p);
 	if (g->v[i].end[p].inst < 0)
@@ -323,16 +338,34 @@ add_degraded(const struct pgraph *g, int inst, const char *resource, void *arg)
 static int
 cmd_impact(struct rem *r, struct pgraph *g, int argc, char **argv)
 {
-	(void)r;
 	struct refin in;
 	refin_init(&in, argc - 1, argv + 1, nul);
-	char *down = xcalloc((size_t)g->n + 1, 1);
-	int rc = 0, n = 0;
+	char **lost = xcalloc(1, sizeof *lost);
+	int nlost = 0, rc = 0, n = 0;
 	for (const char *s; (s = refin_next(&in));) {
-		int i = graph_inst(g, s, &rc);
+		lost = xrealloc(lost, (size_t)(nlost + 2) * sizeof *lost);
+		lost[nlost++] = xstrdup(s);
+		lost[nlost] = NULL;
+	}
+	/* what the lost instances feed, and what else feeds that */
+	char **start = xcalloc((size_t)nlost + 1, sizeof *start);
+	int nstart = 0;
+	for (int k = 0; k < nlost; k++) {
+		char name[REM_NAME_MAX + 1];
+		const char *why;
+		if (pg_inst_arg(lost[k], name, sizeof name, &why) == 0)
+			start[nstart++] = xstrdup(name);
+	}
+	if (pgraph_load_around(r, r->site, g, start, nstart, 0, 1, 1) < 0)
+		errx(EX_REM_FAIL, "the index cannot be read");
+	free_list(start);
+	char *down = xcalloc((size_t)g->n + 1, 1);
+	for (int k = 0; k < nlost; k++) {
+		int i = graph_inst(g, lost[k], &rc);
 		if (i >= 0)
 			down[i] = 1;
 	}
+	free_list(lost);
 	struct buf deg = { 0 };
 	pgraph_impact(g, down, add_degraded, &deg);
 	for (int i = 0; i < g->n; i++)
@@ -460,14 +493,14 @@ cmd_power(struct rem *r, struct pgraph *g, int argc, char **argv)
 static const struct {
 	const char *name;
 	int (*fn)(struct rem *, struct pgraph *, int, char **);
-	int graph; /* loads the whole port graph first */
+	int graph; /* 1: loads the whole port graph first; 2: loads what it needs */
 } subs[] = {
 	{ "ls", cmd_ls, 0 },
 	{ "connect", cmd_connect, 0 },
 	{ "disconnect", cmd_disconnect, 0 },
-	{ "trace", cmd_trace, 1 },
+	{ "trace", cmd_trace, 2 },
 	{ "graph", cmd_graph, 1 },
-	{ "impact", cmd_impact, 1 },
+	{ "impact", cmd_impact, 2 },
 	{ "free", cmd_free, 1 },
 	{ "power", cmd_power, 1 },
 	{ 0 },
@@ -495,7 +528,7 @@ main(int argc, char **argv)
 	if (rem_open(&r, root, site) < 0)
 		return EX_REM_USAGE;
 	struct pgraph g = { 0 };
-	if (subs[k].graph && pgraph_load(&r, r.site, &g) < 0)
+	if (subs[k].graph == 1 && pgraph_load(&r, r.site, &g) < 0)
 		errx(EX_REM_FAIL, "the index cannot be read");
 	int rc = subs[k].fn(&r, subs[k].graph ? &g : NULL, argc, argv);
 	pgraph_free(&g);

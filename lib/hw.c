@@ -65,6 +65,10 @@ hwset_free(struct hwset *s)
 	free(s->c);
 	free(s->p);
 	free(s->name);
+	if (s->byname) {
+		smap_free(s->byname, NULL);
+		free(s->byname);
+	}
 	memset(s, 0, sizeof *s);
 }
 
@@ -136,22 +140,25 @@ hwset_from_doc(const struct ydoc *d, struct hwset *s, struct problems *pr)
 		long start, count;
 		if (!positions(d, it, &start, &count, pr, "port"))
 			continue;
+		/* the item's words, looked up once for all its positions */
+		const char *name = ydoc_str(d, it, "name"), *c = ydoc_str(d, it, "component"),
+			   *pass = ydoc_str(d, it, "pass"), *media = ydoc_str(d, it, "media"),
+			   *dir = ydoc_str(d, it, "direction"), *res = ydoc_str(d, it, "resource"),
+			   *speed = ydoc_str(d, it, "speed"), *w = ydoc_str(d, it, "watts"),
+			   *a = ydoc_str(d, it, "amps"), *volts = ydoc_str(d, it, "volts");
+		double watts = w ? strtod(w, NULL) : a ? strtod(a, NULL) * strtod(volts ? volts : "230", NULL) : 0;
+		s->p = xrealloc(s->p, (size_t)(s->np + count) * sizeof *s->p);
 		for (long n = start; n < start + count; n++) {
-			s->p = xrealloc(s->p, (size_t)(s->np + 1) * sizeof *s->p);
 			struct hwport *p = &s->p[s->np++];
 			memset(p, 0, sizeof *p);
-			p->name = subst(ydoc_str(d, it, "name"), n);
-			const char *c = ydoc_str(d, it, "component"), *pass = ydoc_str(d, it, "pass");
+			p->name = subst(name, n);
 			p->component = c ? subst(c, n) : NULL;
 			p->pass = pass ? subst(pass, n) : NULL;
-			p->media = dup_or_null(ydoc_str(d, it, "media"));
-			p->direction = dup_or_null(ydoc_str(d, it, "direction"));
-			p->resource = dup_or_null(ydoc_str(d, it, "resource"));
-			p->speed = dup_or_null(ydoc_str(d, it, "speed"));
-			const char *w = ydoc_str(d, it, "watts"), *a = ydoc_str(d, it, "amps");
-			p->watts = w ? strtod(w, NULL)
-				     : a ? strtod(a, NULL) * strtod(ydoc_str(d, it, "volts") ? ydoc_str(d, it, "volts") : "230", NULL)
-					 : 0;
+			p->media = dup_or_null(media);
+			p->direction = dup_or_null(dir);
+			p->resource = dup_or_null(res);
+			p->speed = dup_or_null(speed);
+			p->watts = watts;
 			p->line = d->n[it].line;
 			p->col = d->n[it].col;
 		}
@@ -170,10 +177,27 @@ hwset_comp(const struct hwset *s, const char *name)
 const struct hwport *
 hwset_port(const struct hwset *s, const char *name)
 {
-	for (int i = 0; s && name && i < s->np; i++)
-		if (!strcmp(s->p[i].name, name))
-			return &s->p[i];
-	return NULL;
+	if (!s || !name)
+		return NULL;
+	if (s->np < 16) {
+		for (int i = 0; i < s->np; i++)
+			if (!strcmp(s->p[i].name, name))
+				return &s->p[i];
+		return NULL;
+	}
+	/* a core switch or a feed has thousands of ports: look them up by
+	 * name in a map made once (a set is read-only once expanded) */
+	struct hwset *w = (struct hwset *)s;
+	if (!w->byname) {
+		w->byname = xcalloc(1, sizeof *w->byname);
+		for (intptr_t i = s->np - 1; i >= 0; i--) /* the first of a name wins */
+			*smap_slot(w->byname, s->p[i].name) = (void *)(i + 1);
+	}
+	struct smap *m = w->byname;
+	size_t j = hash64(name, strlen(name)) & (m->cap - 1);
+	while (m->keys[j] && strcmp(m->keys[j], name))
+		j = (j + 1) & (m->cap - 1);
+	return m->keys[j] ? &s->p[(intptr_t)m->vals[j] - 1] : NULL;
 }
 
 void

@@ -87,6 +87,15 @@ rlist_read(struct tdb_context *t, const char *key, int *np)
 	return out;
 }
 
+/* A kind folder's stamp: mtime and inode, compared to tell whether files
+ * were added, removed or renamed in it. */
+static char *
+dir_stamp(const struct stat *st)
+{
+	return xasprintf("%lld.%ld %lld", (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+			 (long long)st->st_ino);
+}
+
 static char *
 okey(const char *site, const char *kind, const char *name)
 {
@@ -527,6 +536,12 @@ index_update(struct rem *rm, const char *site, const char *kind, const char *nam
 	return get(rm, site, kind, name, NULL, 0);
 }
 
+/* Objects this process has already compared with their files: a graph
+ * walk meets the same server once per cable, and one stat is enough.  Any
+ * write (index_update) forgets them all. */
+static struct smap checked;
+static long checked_gen = -1;
+
 static int
 get(struct rem *rm, const char *site, const char *kind, const char *name, struct entry *e,
     int trust_fresh)
@@ -536,8 +551,13 @@ get(struct rem *rm, const char *site, const char *kind, const char *name, struct
 	char *key = okey(site, kind, name);
 	char *path = obj_path(rm, site, kind, name);
 	int have_ok = index_open(rm) == 0 && rm->idx ? fetch_rec(rm, key, &have) : 0;
-	if (have_ok && trust_fresh && is_fresh(rm, site, kind)) {
-		/* this process stat'ed the whole kind a moment ago */
+	if (checked_gen != index_generation) {
+		smap_free(&checked, NULL);
+		checked_gen = index_generation;
+	}
+	void **seen = trust_fresh ? smap_slot(&checked, key) : NULL;
+	if (have_ok && trust_fresh && (*seen || is_fresh(rm, site, kind))) {
+		/* this process compared it (or its whole kind) a moment ago */
 		if (e) {
 			*e = have.e;
 			memset(&have.e, 0, sizeof have.e);
@@ -558,6 +578,8 @@ get(struct rem *rm, const char *site, const char *kind, const char *name, struct
 		rc = refresh_one(rm, site, kind, name, sr < 0 ? NULL : &st, &have, have_ok, e);
 	if (have_ok)
 		entry_free(&have.e);
+	if (rc == 1)
+		*smap_slot(&checked, key) = (void *)1;
 	free(key);
 	free(path);
 	return rc;
@@ -625,9 +647,11 @@ refresh_kind(struct rem *rm, const char *site, const char *kind)
 	int dir_ok = dfd >= 0 && fstat(dfd, &dst) == 0;
 	char *dkey = xasprintf("d:%s/%s", is_site ? "" : site, kind);
 	char dval[64] = "";
-	if (dir_ok)
-		snprintf(dval, sizeof dval, "%lld.%ld %lld", (long long)dst.st_mtim.tv_sec,
-			 dst.st_mtim.tv_nsec, (long long)dst.st_ino);
+	if (dir_ok) {
+		char *st = dir_stamp(&dst);
+		strlcpy(dval, st, sizeof dval);
+		free(st);
+	}
 	int in = tx_begin(rm) == 0;
 	for (int i = 0; i < n; i++) {
 		struct stat st;
@@ -712,8 +736,9 @@ folder_same(struct rem *rm, const char *site, const char *kind)
 	char dval[64];
 	int same = 0;
 	if (stat(dir, &st) == 0) {
-		snprintf(dval, sizeof dval, "%lld.%ld %lld", (long long)st.st_mtim.tv_sec,
-			 st.st_mtim.tv_nsec, (long long)st.st_ino);
+		char *stamp = dir_stamp(&st);
+		strlcpy(dval, stamp, sizeof dval);
+		free(stamp);
 		TDB_DATA v = tdb_fetch(rm->idx, tkey(dkey));
 		same = v.dptr && v.dsize == strlen(dval) && !memcmp(v.dptr, dval, v.dsize);
 		free(v.dptr);
@@ -923,6 +948,16 @@ index_rebuild(struct rem *rm, long *nobjects)
 			if (dfd < 0)
 				continue;
 			int n;
+			struct stat dst;
+			/* the folder as it is now: later --cached look-ups trust it
+			 * while it keeps this mtime */
+			if (fstat(dfd, &dst) == 0) {
+				char *dkey = xasprintf("d:%s/%s", *s, kind);
+				char *dval = dir_stamp(&dst);
+				tdb_store(t, tkey(dkey), tkey(dval), TDB_REPLACE);
+				free(dkey);
+				free(dval);
+			}
 			char **names = list_names(rm, *s, kind, &n);
 			for (int j = 0; j < n; j++) {
 				char *f = xasprintf("%s.yaml", names[j]);

@@ -144,6 +144,8 @@ pgraph_hwport(const struct pgraph *g, int inst, int port)
 	return s && port >= 0 && port < s->np ? &s->p[port] : NULL;
 }
 
+static int load_names(struct rem *, const char *, struct pgraph *, char **, int);
+
 int
 pgraph_load(struct rem *rm, const char *site, struct pgraph *g)
 {
@@ -152,6 +154,123 @@ pgraph_load(struct rem *rm, const char *site, struct pgraph *g)
 		return -1;
 	int n;
 	char **names = list_names(rm, site, "hwinst", &n);
+	return load_names(rm, site, g, names, n);
+}
+
+/*
+ * Around some instances: those they draw from (up, transitively), those
+ * they feed (down, transitively) and, with boundary, the direct feeders of
+ * every instance fed.  A question about one server or one PDU then reads a
+ * few dozen instances, not the site: anything outside is neither upstream
+ * of the start nor fed by it, so for an impact it keeps working, as the
+ * boundary instances do here (their own feeds are not loaded, so they count
+ * as sources).  Referrers come from the index with --cached freshness (see
+ * rem-ls(1)): each instance read is checked against its file.
+ */
+struct around {
+	struct smap seen;
+	char **names;
+	int n;
+	char **queue;
+	int qn, qh;
+};
+
+static int
+around_add(struct around *a, const char *name, int push)
+{
+	void **slot = smap_slot(&a->seen, name);
+	if (*slot)
+		return 0;
+	*slot = (void *)1;
+	a->names = xrealloc(a->names, (size_t)(a->n + 2) * sizeof *a->names);
+	a->names[a->n++] = xstrdup(name);
+	a->names[a->n] = NULL;
+	if (push) {
+		a->queue = xrealloc(a->queue, (size_t)(a->qn + 1) * sizeof *a->queue);
+		a->queue[a->qn++] = xstrdup(name);
+	}
+	return 1;
+}
+
+static void
+around_walk(struct rem *rm, const char *site, struct around *a, char **start, int nstart, int down,
+	    int boundary)
+{
+	struct smap done = { 0 };
+	a->qn = a->qh = 0;
+	for (int i = 0; i < nstart; i++) {
+		around_add(a, start[i], 0);
+		a->queue = xrealloc(a->queue, (size_t)(a->qn + 1) * sizeof *a->queue);
+		a->queue[a->qn++] = xstrdup(start[i]);
+	}
+	while (a->qh < a->qn) {
+		char *x = a->queue[a->qh++];
+		void **d = smap_slot(&done, x);
+		if (*d) {
+			free(x);
+			continue;
+		}
+		*d = (void *)1;
+		struct hwinst h;
+		if (hwinst_get(rm, site, x, &h, 0)) {
+			const struct hwset *s = h.set ? hwset_get(rm, site, h.set) : NULL;
+			for (int k = 0; s && k < h.nl; k++) {
+				const struct hwport *p = hwset_port(s, h.l[k].port);
+				if (!p || !p->direction)
+					continue;
+				/* bidirectional cables carry no dependency: the walk
+				 * does not follow them (the start's own peers are added
+				 * by the caller) */
+				int prov = !strcmp(p->direction, "provider");
+				int cons = !strcmp(p->direction, "consumer");
+				if ((down && prov) || (!down && cons)) {
+					around_add(a, h.l[k].peer, 0);
+					a->queue = xrealloc(a->queue, (size_t)(a->qn + 1) * sizeof *a->queue);
+					a->queue[a->qn++] = xstrdup(h.l[k].peer);
+				} else if (down && boundary && cons)
+					around_add(a, h.l[k].peer, 0);
+			}
+			hwinst_free(&h);
+		}
+		free(x);
+	}
+	smap_free(&done, NULL);
+}
+
+int
+pgraph_load_around(struct rem *rm, const char *site, struct pgraph *g, char **start, int nstart,
+		   int up, int down, int boundary)
+{
+	struct around a = { 0 };
+	memset(g, 0, sizeof *g);
+	index_read_lock(rm, 1); /* look-ups only, unless a record is stale */
+	if (up)
+		around_walk(rm, site, &a, start, nstart, 0, 0);
+	if (down)
+		around_walk(rm, site, &a, start, nstart, 1, boundary);
+	/* and whatever the start is cabled to, whichever way */
+	for (int i = 0; i < nstart; i++) {
+		struct hwinst h;
+		around_add(&a, start[i], 0);
+		if (hwinst_get(rm, site, start[i], &h, 0)) {
+			for (int k = 0; k < h.nl; k++)
+				around_add(&a, h.l[k].peer, 0);
+			hwinst_free(&h);
+		}
+	}
+	index_read_lock(rm, 0);
+	free(a.queue);
+	smap_free(&a.seen, NULL);
+	sort_strings(a.names, (size_t)a.n);
+	if (!a.names)
+		a.names = xcalloc(1, sizeof *a.names);
+	return load_names(rm, site, g, a.names, a.n);
+}
+
+/* Build the graph of these instances (sorted names; taken and freed). */
+static int
+load_names(struct rem *rm, const char *site, struct pgraph *g, char **names, int n)
+{
 	g->v = xcalloc((size_t)n + 1, sizeof *g->v);
 	char **setname = xcalloc((size_t)n + 1, sizeof *setname);
 	struct rawlink *raw = NULL;

@@ -375,6 +375,7 @@ struct hwset {
 	int nc;
 	struct hwport *p;
 	int np;
+	struct smap *byname; /* port name -> index + 1, built on first look-up */
 };
 /* Expand a set's document ({n} positions) into s; problems may be NULL. */
 void hwset_from_doc(const struct ydoc *, struct hwset *, struct problems *);
@@ -502,6 +503,11 @@ struct pgraph {
 };
 /* Refresh the kind hwinst once and read every instance from the index. */
 int pgraph_load(struct rem *, const char *site, struct pgraph *);
+/* Only the instances around start: upstream of it (up), fed by it (down),
+ * and with boundary the direct feeders of those fed (for an impact).  A
+ * question about one instance reads its neighbourhood, not the site. */
+int pgraph_load_around(struct rem *, const char *site, struct pgraph *, char **start, int nstart,
+		       int up, int down, int boundary);
 void pgraph_free(struct pgraph *);
 /* An instance's index, or -1; a port's index in its set, or -1. */
 int pgraph_find(const struct pgraph *, const char *name);
