@@ -276,7 +276,8 @@ cmd_trace(struct rem *r, struct pgraph *g, int argc, char **argv)
 			hwinst_free(&h);
 		}
 	}
-	if (pgraph_load_around(r, r->site, g, start, 1, down != 1, down != 0, 0) < 0)
+	if ((down < 0 ? pgraph_load_around(r, r->site, g, start, 1, 1, 1, 0)
+		      : pgraph_load_trace(r, r->site, g, name, pname, down)) < 0)
 		errx(EX_REM_FAIL, "the index cannot be read");
 	int i, p;
 	graph_port_or_die(g, argv[optind], &i, &p);

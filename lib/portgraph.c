@@ -267,6 +267,112 @@ pgraph_load_around(struct rem *rm, const char *site, struct pgraph *g, char **st
 	return load_names(rm, site, g, a.names, a.n);
 }
 
+/*
+ * A trace follows one resource through one port at a time, so it reads
+ * only the instances on its way: from the start port, across its cable,
+ * then through the far instance's ports that feed (up) or are fed by
+ * (down) the port it came in by.  An instance with no such port ends the
+ * way and is read only for its own record.
+ */
+struct step {
+	char *inst, *port;
+	int start;
+};
+
+/* A port's pass partner in its set (pass is symmetric), or -1. */
+static int
+partner(const struct hwset *s, const struct hwport *p)
+{
+	if (p->pass) {
+		const struct hwport *q = hwset_port(s, p->pass);
+		return q && q != p ? (int)(q - s->p) : -1;
+	}
+	for (int i = 0; i < s->np; i++)
+		if (s->p[i].pass && !strcmp(s->p[i].pass, p->name) && &s->p[i] != p)
+			return i;
+	return -1;
+}
+
+int
+pgraph_load_trace(struct rem *rm, const char *site, struct pgraph *g, const char *name,
+		  const char *port, int down)
+{
+	struct around a = { 0 };
+	struct smap done = { 0 };
+	struct step *q = NULL;
+	int qn = 0, qh = 0;
+	memset(g, 0, sizeof *g);
+	index_read_lock(rm, 1);
+	/* the start and everything cabled to it, for the first hop's far end */
+	struct hwinst h0;
+	around_add(&a, name, 0);
+	if (hwinst_get(rm, site, name, &h0, 0)) {
+		for (int k = 0; k < h0.nl; k++)
+			around_add(&a, h0.l[k].peer, 0);
+		hwinst_free(&h0);
+	}
+	q = xrealloc(q, sizeof *q);
+	q[qn++] = (struct step){ xstrdup(name), xstrdup(port), 1 };
+	while (qh < qn) {
+		struct step st = q[qh++];
+		char *key = xasprintf("%s:%s", st.inst, st.port);
+		void **d = smap_slot(&done, key);
+		free(key);
+		if (*d)
+			goto next;
+		*d = (void *)1;
+		struct entry e;
+		struct ref sr;
+		const struct hwset *s = NULL;
+		if (index_get(rm, site, "hwinst", st.inst, &e) == 1) {
+			if (entry_ref(&e, "set", "hwset", &sr))
+				s = hwset_get(rm, site, sr.name);
+			entry_free(&e);
+		}
+		const struct hwport *pe = s ? hwset_port(s, st.port) : NULL;
+		if (!pe || !pe->direction)
+			goto next;
+		/* the ports to go on through */
+		int *follow = xcalloc((size_t)s->np + 1, sizeof *follow), nf = 0;
+		int prov = !strcmp(pe->direction, "provider"), cons = !strcmp(pe->direction, "consumer");
+		if (st.start && ((down && prov) || (!down && cons) || (!prov && !cons)))
+			follow[nf++] = (int)(pe - s->p);
+		else if (partner(s, pe) >= 0)
+			follow[nf++] = partner(s, pe);
+		else if ((down && cons) || (!down && prov)) {
+			const char *want = down ? "provider" : "consumer";
+			for (int i = 0; i < s->np; i++)
+				if (!s->p[i].pass && s->p[i].direction && !strcmp(s->p[i].direction, want) &&
+				    s->p[i].resource && pe->resource && !strcmp(s->p[i].resource, pe->resource))
+					follow[nf++] = i;
+		}
+		if (nf) {
+			struct hwinst h;
+			if (hwinst_get(rm, site, st.inst, &h, 0)) {
+				for (int i = 0; i < nf; i++) {
+					const struct hwlink *l = hwinst_link(&h, s->p[follow[i]].name);
+					if (!l)
+						continue;
+					around_add(&a, l->peer, 0);
+					q = xrealloc(q, (size_t)(qn + 1) * sizeof *q);
+					q[qn++] = (struct step){ xstrdup(l->peer), xstrdup(l->peer_port), 0 };
+				}
+				hwinst_free(&h);
+			}
+		}
+		free(follow);
+	next:
+		free(st.inst);
+		free(st.port);
+	}
+	index_read_lock(rm, 0);
+	free(q);
+	smap_free(&done, NULL);
+	smap_free(&a.seen, NULL);
+	sort_strings(a.names, (size_t)a.n);
+	return load_names(rm, site, g, a.names, a.n);
+}
+
 /* Build the graph of these instances (sorted names; taken and freed). */
 static int
 load_names(struct rem *rm, const char *site, struct pgraph *g, char **names, int n)

@@ -508,6 +508,10 @@ int pgraph_load(struct rem *, const char *site, struct pgraph *);
  * question about one instance reads its neighbourhood, not the site. */
 int pgraph_load_around(struct rem *, const char *site, struct pgraph *, char **start, int nstart,
 		       int up, int down, int boundary);
+/* Only the instances a trace from name:port meets (down: towards what it
+ * feeds, else towards what feeds it). */
+int pgraph_load_trace(struct rem *, const char *site, struct pgraph *, const char *name,
+		      const char *port, int down);
 void pgraph_free(struct pgraph *);
 /* An instance's index, or -1; a port's index in its set, or -1. */
 int pgraph_find(const struct pgraph *, const char *name);
