@@ -646,7 +646,8 @@ refresh_kind(struct rem *rm, const char *site, const char *kind)
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int dir_ok = dfd >= 0 && fstat(dfd, &dst) == 0;
 	char *dkey = xasprintf("d:%s/%s", is_site ? "" : site, kind);
-	char dval[64] = "";
+	/* a kind with no folder has the stamp "none" */
+	char dval[64] = "none";
 	if (dir_ok) {
 		char *st = dir_stamp(&dst);
 		strlcpy(dval, st, sizeof dval);
@@ -671,7 +672,7 @@ refresh_kind(struct rem *rm, const char *site, const char *kind)
 	/* Deletions change the folder's mtime: only then look for records whose
 	 * file is gone. */
 	TDB_DATA old = tdb_fetch(rm->idx, tkey(dkey));
-	int dir_same = old.dptr && dir_ok && old.dsize == strlen(dval) && !memcmp(old.dptr, dval, old.dsize);
+	int dir_same = old.dptr && old.dsize == strlen(dval) && !memcmp(old.dptr, dval, old.dsize);
 	free(old.dptr);
 	if (!dir_same) {
 		struct gone_ctx g = { 0 };
@@ -695,7 +696,7 @@ refresh_kind(struct rem *rm, const char *site, const char *kind)
 		}
 		free(g.gone);
 		free(prefix);
-		if (dir_ok && in)
+		if (in)
 			tdb_store(rm->idx, tkey(dkey), (TDB_DATA){ (unsigned char *)dval, strlen(dval) },
 				  TDB_REPLACE);
 	}
@@ -734,15 +735,15 @@ folder_same(struct rem *rm, const char *site, const char *kind)
 	char *dkey = xasprintf("d:%s/%s", is_site ? "" : site, kind);
 	struct stat st;
 	char dval[64];
-	int same = 0;
+	strlcpy(dval, "none", sizeof dval); /* no folder: no objects of the kind */
 	if (stat(dir, &st) == 0) {
 		char *stamp = dir_stamp(&st);
 		strlcpy(dval, stamp, sizeof dval);
 		free(stamp);
-		TDB_DATA v = tdb_fetch(rm->idx, tkey(dkey));
-		same = v.dptr && v.dsize == strlen(dval) && !memcmp(v.dptr, dval, v.dsize);
-		free(v.dptr);
 	}
+	TDB_DATA v = tdb_fetch(rm->idx, tkey(dkey));
+	int same = v.dptr && v.dsize == strlen(dval) && !memcmp(v.dptr, dval, v.dsize);
+	free(v.dptr);
 	free(dir);
 	free(dkey);
 	return same;
@@ -932,6 +933,12 @@ index_rebuild(struct rem *rm, long *nobjects)
 		return -1;
 	}
 	struct smap rt = { 0 };
+	struct stat rst;
+	if (stat(rm->root, &rst) == 0) { /* the sites' folder: the kind site */
+		char *dval = dir_stamp(&rst);
+		tdb_store(t, tkey("d:/site"), tkey(dval), TDB_REPLACE);
+		free(dval);
+	}
 	for (char **s = sites; *s; s++) {
 		int rfd = open(rm->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		char *rel = xasprintf("%s/site.yaml", *s);
@@ -945,8 +952,12 @@ index_rebuild(struct rem *rm, long *nobjects)
 			char *dir = xasprintf("%s/%s/%s", rm->root, *s, kind);
 			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			free(dir);
-			if (dfd < 0)
+			if (dfd < 0) {
+				char *dkey = xasprintf("d:%s/%s", *s, kind);
+				tdb_store(t, tkey(dkey), tkey("none"), TDB_REPLACE);
+				free(dkey);
 				continue;
+			}
 			int n;
 			struct stat dst;
 			/* the folder as it is now: later --cached look-ups trust it
