@@ -12,6 +12,10 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Ilib $(PKG_CFLAGS)
 LDLIBS += $(PKG_LIBS) -lm
+# Link only what a command uses (Debian's gcc does so already; others may
+# not): librrd alone pulls in some forty
+# libraries that every command would load at start.
+override LDFLAGS += -Wl,--as-needed
 
 # Asking pkg-config fails before contrib/deps has run: the deps target runs
 # first in every build, so only evaluate when it is there.
