@@ -18,19 +18,33 @@
 
 #include "rem.h"
 
+/* t with each {n} replaced by n.  Sets of thousands of ports expand on
+ * every read, so this avoids printf and grows nothing. */
 static char *
 subst(const char *t, long n)
 {
-	struct buf b = { 0 };
-	buf_add(&b, "", 0);
+	char num[24], *q = num + sizeof num;
+	unsigned long u = n < 0 ? (unsigned long)-n : (unsigned long)n;
+	do
+		*--q = (char)('0' + u % 10);
+	while ((u /= 10));
+	if (n < 0)
+		*--q = '-';
+	size_t nl = (size_t)(num + sizeof num - q), len = 0;
+	for (const char *p = t; *p; p++, len++)
+		if (p[0] == '{' && p[1] == 'n' && p[2] == '}')
+			len += nl, p += 2, len--;
+	char *o = xmalloc(len + 1), *w = o;
 	for (const char *p = t; *p;) {
-		if (!strncmp(p, "{n}", 3)) {
-			buf_printf(&b, "%ld", n);
+		if (p[0] == '{' && p[1] == 'n' && p[2] == '}') {
+			memcpy(w, q, nl);
+			w += nl;
 			p += 3;
 		} else
-			buf_addc(&b, *p++);
+			*w++ = *p++;
 	}
-	return b.s;
+	*w = 0;
+	return o;
 }
 
 static int
@@ -59,8 +73,9 @@ hwset_free(struct hwset *s)
 	}
 	for (int i = 0; i < s->np; i++) {
 		struct hwport *p = &s->p[i];
-		free(p->name), free(p->component), free(p->media), free(p->direction);
-		free(p->resource), free(p->pass), free(p->speed);
+		free(p->name), free(p->component), free(p->pass);
+		if (i == 0 || s->p[i - 1].item != p->item) /* shared by the item's run */
+			free(p->media), free(p->direction), free(p->resource), free(p->speed);
 	}
 	free(s->c);
 	free(s->p);
@@ -147,6 +162,11 @@ hwset_from_doc(const struct ydoc *d, struct hwset *s, struct problems *pr)
 			   *speed = ydoc_str(d, it, "speed"), *w = ydoc_str(d, it, "watts"),
 			   *a = ydoc_str(d, it, "amps"), *volts = ydoc_str(d, it, "volts");
 		double watts = w ? strtod(w, NULL) : a ? strtod(a, NULL) * strtod(volts ? volts : "230", NULL) : 0;
+		/* the words an item's positions share are one copy for all of
+		 * them (hwset_free knows: a run of ports of one item is
+		 * contiguous) */
+		char *m = dup_or_null(media), *di = dup_or_null(dir), *re = dup_or_null(res),
+		     *sp = dup_or_null(speed);
 		s->p = xrealloc(s->p, (size_t)(s->np + count) * sizeof *s->p);
 		for (long n = start; n < start + count; n++) {
 			struct hwport *p = &s->p[s->np++];
@@ -154,10 +174,11 @@ hwset_from_doc(const struct ydoc *d, struct hwset *s, struct problems *pr)
 			p->name = subst(name, n);
 			p->component = c ? subst(c, n) : NULL;
 			p->pass = pass ? subst(pass, n) : NULL;
-			p->media = dup_or_null(media);
-			p->direction = dup_or_null(dir);
-			p->resource = dup_or_null(res);
-			p->speed = dup_or_null(speed);
+			p->media = m;
+			p->direction = di;
+			p->resource = re;
+			p->speed = sp;
+			p->item = it;
 			p->watts = watts;
 			p->line = d->n[it].line;
 			p->col = d->n[it].col;

@@ -366,6 +366,7 @@ struct hwport {
 	char *name, *component, *media, *direction, *resource, *pass, *speed;
 	double watts; /* watts, or amps x volts (volts default 230) */
 	long line, col;
+	int item; /* the list item it comes from: ports of one item share words */
 };
 struct hwset {
 	char *name;
