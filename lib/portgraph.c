@@ -489,8 +489,10 @@ same_kind_ports(const struct pgraph *g, int inst, int port, const char *dir, int
 	return k;
 }
 
-int
-pgraph_feeds(const struct pgraph *g, int inst, int port, int *out)
+/* Inside one instance: a port's pass partner, else, when the port has
+ * direction from, the ports of direction to and the same resource. */
+static int
+inside(const struct pgraph *g, int inst, int port, const char *from, const char *to, int *out)
 {
 	const struct pgnode *v = &g->v[inst];
 	if (!v->set)
@@ -499,24 +501,21 @@ pgraph_feeds(const struct pgraph *g, int inst, int port, int *out)
 		out[0] = v->pass[port];
 		return 1;
 	}
-	if (!dir_is(&v->set->p[port], "provider"))
+	if (!dir_is(&v->set->p[port], from))
 		return 0;
-	return same_kind_ports(g, inst, port, "consumer", out);
+	return same_kind_ports(g, inst, port, to, out);
+}
+
+int
+pgraph_feeds(const struct pgraph *g, int inst, int port, int *out)
+{
+	return inside(g, inst, port, "provider", "consumer", out);
 }
 
 int
 pgraph_fed(const struct pgraph *g, int inst, int port, int *out)
 {
-	const struct pgnode *v = &g->v[inst];
-	if (!v->set)
-		return 0;
-	if (v->pass[port] >= 0) {
-		out[0] = v->pass[port];
-		return 1;
-	}
-	if (!dir_is(&v->set->p[port], "consumer"))
-		return 0;
-	return same_kind_ports(g, inst, port, "provider", out);
+	return inside(g, inst, port, "consumer", "provider", out);
 }
 
 int
