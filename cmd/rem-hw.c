@@ -426,33 +426,9 @@ cmd_ls(struct rem *r, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	const char *root = NULL, *site = NULL;
-	/* each gets its name as argv[0], for getopt */
-	static const struct {
-		const char *name;
-		int (*fn)(struct rem *, int, char **);
-	} subs[] = { { "show", cmd_show }, { "copy", cmd_copy }, { "place", cmd_place },
-		     { "rack", cmd_rack }, { "where", cmd_where }, { "ls", cmd_ls } };
-	int c;
-	while ((c = getopt(argc, argv, "+R:S:")) != -1)
-		switch (c) {
-		case 'R': root = optarg; break;
-		case 'S': site = optarg; break;
-		default: usage_exit(USAGE);
-		}
-	argc -= optind, argv += optind;
-	if (argc < 1)
-		usage_exit(USAGE);
-	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
-		if (strcmp(argv[0], subs[i].name))
-			continue;
-		struct rem r;
-		if (rem_open(&r, root, site) < 0)
-			return EX_REM_USAGE;
-		int rc = subs[i].fn(&r, argc, argv);
-		rem_close(&r);
-		return finish_stdout(rc);
-	}
-	warnx("'%s' is no subcommand of rem-hw", argv[0]);
-	usage_exit(USAGE);
+	static const struct subcmd subs[] = {
+		{ "show", cmd_show }, { "copy", cmd_copy }, { "place", cmd_place },
+		{ "rack", cmd_rack }, { "where", cmd_where }, { "ls", cmd_ls }, { 0 },
+	};
+	return run_subcommands(argc, argv, USAGE, subs);
 }

@@ -13,7 +13,7 @@
 #define USAGE "rem-loc [-R root] [-S site] tree [loc] | path loc | coords loc | dist loc loc | near [-n count] [-t type] loc"
 
 struct loc {
-	char *name, *parent, *type;
+	char *name, *parent, *type; /* name first: find_named */
 	int nchild, *child;
 	int has;
 	double lat, lon;
@@ -45,17 +45,7 @@ loc_name(const char *s)
 static int
 find(const char *name)
 {
-	int lo = 0, hi = nlocs - 1;
-	while (lo <= hi) {
-		int mid = (lo + hi) / 2, c = strcmp(locs[mid].name, name);
-		if (!c)
-			return mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
+	return find_named(locs, nlocs, sizeof *locs, name);
 }
 
 /* All locations of the site, sorted by name, with parents and children. */
@@ -108,6 +98,7 @@ print_tree(int i, int depth, char *seen)
 static int
 cmd_tree(struct rem *r, int argc, char **argv)
 {
+	argc--, argv++; /* past the subcommand's name */
 	if (argc > 1)
 		usage_exit(USAGE);
 	load_all(r);
@@ -128,6 +119,7 @@ cmd_tree(struct rem *r, int argc, char **argv)
 static int
 cmd_path(struct rem *r, int argc, char **argv)
 {
+	argc--, argv++; /* past the subcommand's name */
 	if (argc != 1)
 		usage_exit(USAGE);
 	const char *name = loc_name(argv[0]);
@@ -163,6 +155,7 @@ coords_or_die(struct rem *r, const char *name, double *lat, double *lon)
 static int
 cmd_coords(struct rem *r, int argc, char **argv)
 {
+	argc--, argv++; /* past the subcommand's name */
 	if (argc != 1)
 		usage_exit(USAGE);
 	double lat, lon;
@@ -181,6 +174,7 @@ cmd_coords(struct rem *r, int argc, char **argv)
 static int
 cmd_dist(struct rem *r, int argc, char **argv)
 {
+	argc--, argv++; /* past the subcommand's name */
 	if (argc != 2)
 		usage_exit(USAGE);
 	double a1, o1, a2, o2;
@@ -243,34 +237,9 @@ cmd_near(struct rem *r, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	const char *root = NULL, *site = NULL;
-	int c;
-	while ((c = getopt(argc, argv, "+R:S:")) != -1)
-		switch (c) {
-		case 'R': root = optarg; break;
-		case 'S': site = optarg; break;
-		default: usage_exit(USAGE);
-		}
-	argc -= optind, argv += optind;
-	if (argc < 1)
-		usage_exit(USAGE);
-	struct rem r;
-	if (rem_open(&r, root, site) < 0)
-		return EX_REM_USAGE;
-	const char *sub = argv[0];
-	int rc;
-	if (!strcmp(sub, "tree"))
-		rc = cmd_tree(&r, argc - 1, argv + 1);
-	else if (!strcmp(sub, "path"))
-		rc = cmd_path(&r, argc - 1, argv + 1);
-	else if (!strcmp(sub, "coords"))
-		rc = cmd_coords(&r, argc - 1, argv + 1);
-	else if (!strcmp(sub, "dist"))
-		rc = cmd_dist(&r, argc - 1, argv + 1);
-	else if (!strcmp(sub, "near"))
-		rc = cmd_near(&r, argc, argv);
-	else
-		usage_exit(USAGE);
-	rem_close(&r);
-	return finish_stdout(rc);
+	static const struct subcmd subs[] = {
+		{ "tree", cmd_tree }, { "path", cmd_path }, { "coords", cmd_coords },
+		{ "dist", cmd_dist }, { "near", cmd_near }, { 0 },
+	};
+	return run_subcommands(argc, argv, USAGE, subs);
 }

@@ -117,17 +117,7 @@ pass_of(const struct hwset *s)
 int
 pgraph_find(const struct pgraph *g, const char *name)
 {
-	int lo = 0, hi = g->n - 1;
-	while (lo <= hi) {
-		int mid = (lo + hi) / 2, c = strcmp(g->v[mid].name, name);
-		if (!c)
-			return mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
+	return find_named(g->v, g->n, sizeof *g->v, name);
 }
 
 int

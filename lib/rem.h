@@ -57,6 +57,9 @@ void smap_free(struct smap *, void (*freeval)(void *));
 int finish_stdout(int status);
 /* Sort strings by strcmp; look one up in a sorted array. */
 void sort_strings(char **, size_t);
+/* Binary search in n structs of size bytes, sorted by their first member,
+ * a char *name: the index of name, or -1. */
+int find_named(const void *base, int n, size_t size, const char *name);
 int find_string(char *const *, size_t, const char *);
 /* Edit distance, capped: returns cap+1 when it exceeds cap. */
 int edit_distance(const char *a, const char *b, int cap);
@@ -75,6 +78,19 @@ extern FILE *rem_diag;
 extern int rem_diag_bare;
 /* Print usage ("usage: ...") and exit 2. */
 void usage_exit(const char *usage) __attribute__((noreturn));
+
+/* ---- subcmd.c: commands made of subcommands ---- */
+
+struct rem;
+/* A subcommand gets argv with its own name as argv[0], for getopt. */
+struct subcmd {
+	const char *name;
+	int (*fn)(struct rem *, int argc, char **argv);
+};
+/* Parse -R and -S, find argv's subcommand in subs (ended by a NULL name),
+ * run it with the tree open and return its status, for main to return;
+ * an unknown one prints usage and exits 2. */
+int run_subcommands(int argc, char **argv, const char *usage, const struct subcmd *subs);
 
 /* ---- name.c: names and references ---- */
 
@@ -490,7 +506,7 @@ struct pgend {
 	int stored_here; /* the cable is written in this instance's file */
 };
 struct pgnode {
-	char *name, *location;
+	char *name, *location; /* name first: find_named */
 	const struct hwset *set; /* NULL when its set is missing: no ports */
 	struct pgend *end;       /* one per port of the set */
 	int *pass;               /* each port's pass partner (symmetric), or -1 */

@@ -317,3 +317,21 @@ smap_free(struct smap *m, void (*freeval)(void *))
 	free(m->vals);
 	memset(m, 0, sizeof *m);
 }
+
+int
+find_named(const void *base, int n, size_t size, const char *name)
+{
+	int lo = 0, hi = n - 1;
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		const char *at = *(char *const *)((const char *)base + (size_t)mid * size);
+		int c = strcmp(at, name);
+		if (!c)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
