@@ -1,0 +1,609 @@
+# scripts.bats: the megavisors REM ships (share/megavisor/) and the cloud
+# example (contrib/megavisor/example-cloud/), each function run on its own
+# by t/megavisor/drive, as rem-mv runs it, on real processes, namespaces and
+# an sshd.  Every test cleans what it made in teardown, even when it fails.
+load /usr/lib/bats/bats-support/load.bash
+load /usr/lib/bats/bats-assert/load.bash
+
+setup_file() {
+	# the netns tests share nothing, but one at a time keeps the host calm
+	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
+}
+
+setup() {
+	T=$(mktemp -d "${BATS_TMPDIR:-/tmp}/rem-mvs.XXXXXX")
+	chmod 755 "$T"
+	REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+	MV=$REPO/share/megavisor
+	CLOUD=$REPO/contrib/megavisor/example-cloud
+	export REM_ROOT=$T/tree REM_SHARE=$REPO/share
+	unset REM_SITE REM_ADDRESS DRIVE_PATH
+	MDIR=$REM_ROOT/var/machine/main
+	SSHD_PID='' MADE_RUN_SSHD=''
+	# names for the netns tests, this test's own: namespaces rt<pid>-main-NAME
+	# on bridge rtb<pid>, network 10.214.N.0/24
+	NSP=rt$$-
+	BR=rtb$$
+	NET=10.214.$(($$ % 250 + 1)).0/24
+	GW=10.214.$(($$ % 250 + 1)).1
+	NSE="-e NETNS_BRIDGE=$BR -e NETNS_NET=$NET -e NETNS_PREFIX=$NSP -e NETNS_STATE=$T/netns-state"
+}
+
+teardown() {
+	local p ns l
+	# local machines: every process that carries one of this test's markers
+	for p in $(grep -lzF "REM_LOCAL_MACHINE=$T/" /proc/[0-9]*/environ 2>/dev/null |
+		sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p'); do
+		kill -9 "$p" 2>/dev/null
+	done
+	# netns machines: this test's namespaces, veths and bridge
+	if [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
+		for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep "^$NSP"); do
+			p=$(ip netns pids "$ns" 2>/dev/null)
+			[ -n "$p" ] && kill -9 $p 2>/dev/null
+			ip netns delete "$ns"
+			rm -rf "/etc/netns/$ns"
+		done
+		if ip link show dev "$BR" >/dev/null 2>&1; then
+			for l in $(ip -o link show master "$BR" | awk -F': ' '{ print $2 }' | sed 's/@.*//'); do
+				ip link delete dev "$l"
+			done
+			ip link delete dev "$BR"
+		fi
+	fi
+	if [ -n "$SSHD_PID" ]; then
+		kill "$SSHD_PID" 2>/dev/null
+		wait "$SSHD_PID" 2>/dev/null
+	fi
+	[ -n "$MADE_RUN_SSHD" ] && rmdir /run/sshd 2>/dev/null
+	rm -rf "$T"
+}
+
+# The megavisors through drive, fd 3 (bats's) closed so that no daemon a
+# test starts holds it: lm/nm/sm/cm NAME FUNCTION [ARG...].
+_drive() {
+	local dir=$1 e=()
+	shift
+	while [ "$1" = -e ]; do
+		e+=(-e "$2")
+		shift 2
+	done
+	"$REPO/t/megavisor/drive" "${e[@]}" "$dir" "$@" 3>&-
+}
+lm() { _drive "$MV/local" "$@"; }
+# shellcheck disable=SC2086
+nm() { _drive "$MV/netns" $NSE "$@"; }
+# shellcheck disable=SC2086
+sm() { _drive "$MV/ssh" $SSHE "$@"; }
+# shellcheck disable=SC2086
+cm() { _drive "$CLOUD" $SSHE $CLOUDE "$@"; }
+
+# poll SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds, for
+# SECONDS at most.
+poll() {
+	local n=$(($1 * 20))
+	shift
+	until "$@"; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.05
+	done
+}
+
+# the value of "address" in $output
+addr_in_output() { sed -n 's/^address //p' <<<"$output" | head -1; }
+
+# answers ADDRESS PORT: a TCP connection gets "hello" within 2 seconds.
+answers() {
+	[ "$(timeout 2 socat -T 2 - "TCP:$1:$2,connect-timeout=2" </dev/null 2>/dev/null)" = hello ]
+}
+
+# refused ADDRESS PORT: the connection is refused at once (nothing listens).
+refused() {
+	local out
+	out=$(timeout 2 socat - "TCP:$1:$2,connect-timeout=2" </dev/null 2>&1) || true
+	[[ $out == *"Connection refused"* ]]
+}
+
+# dropped ADDRESS PORT: no answer at all within 2 seconds (neither a
+# connection nor a refusal): the packets are dropped.
+dropped() {
+	local out rc=0
+	out=$(timeout 2 socat - "TCP:$1:$2,connect-timeout=1" </dev/null 2>&1) || rc=$?
+	[ $rc != 0 ] && [[ $out != *"Connection refused"* ]]
+}
+
+# listen: the shell words that start a daemon answering "hello" on PORT
+# (and BIND, if given), detached: its own session, no descriptor of ours.
+listen() {
+	echo "setsid socat TCP-LISTEN:$1,reuseaddr,fork${2:+,bind=$2} SYSTEM:'echo hello' </dev/null >/dev/null 2>&1 &"
+}
+
+# local_pids DIR: the processes carrying the marker of the machine DIR.
+local_pids() {
+	grep -lzxF "REM_LOCAL_MACHINE=$1" /proc/[0-9]*/environ 2>/dev/null |
+		sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p'
+}
+
+port() { echo $((20000 + RANDOM % 20000)); }
+
+# ---- local ----
+
+@test "local: create, start, exec a listener on the machine's address, stop, destroy" {
+	run lm m1 create
+	assert_success
+	a=$(addr_in_output)
+	[[ $a == 127.77.* ]]
+	[ "$a" != 127.0.0.1 ]
+	run lm m1 status
+	assert_success
+	assert_line "state stopped"
+	assert_line "address $a"
+
+	run lm m1 start
+	assert_success
+	run lm m1 start
+	assert_success
+	run lm m1 status
+	assert_line "state running"
+
+	run lm m1 exec sh -c 'echo "$REM_ADDRESS|$HOME|$(pwd)|$REM_MACHINE"'
+	assert_success
+	assert_output "$a|$MDIR/m1/root|$MDIR/m1/root|m1"
+	run lm m1 exec sh -c 'echo out; echo err >&2; exit 3'
+	assert_equal "$status" 3
+	run lm m1 exec sh -c 'test "$(cat)" = input' <<<input
+	assert_success
+
+	p=$(port)
+	run lm m1 exec sh -c "$(listen "$p" "$a")"
+	assert_success
+	poll 5 answers "$a" "$p"
+	[ -n "$(local_pids "$MDIR/m1")" ]
+
+	run lm m1 stop
+	assert_success
+	assert_equal "$(local_pids "$MDIR/m1")" ""
+	refused "$a" "$p"
+	run lm m1 status
+	assert_line "state stopped"
+	run lm m1 stop
+	assert_success
+	run lm m1 exec true
+	assert_equal "$status" 125
+	assert_output --partial "stopped: start it first"
+
+	# destroy stops what runs, daemons included
+	run lm m1 start
+	assert_success
+	lm m1 exec sh -c "sleep 1000 </dev/null >/dev/null 2>&1 & $(listen "$p" "$a")"
+	poll 5 answers "$a" "$p"
+	run lm m1 destroy
+	assert_success
+	assert_equal "$(local_pids "$MDIR/m1")" ""
+	refused "$a" "$p"
+	[ ! -e "$MDIR/m1" ]
+	assert_equal "$(ls "$REM_ROOT/var/megavisor/local")" ""
+	run lm m1 destroy
+	assert_success
+	run lm m1 status
+	assert_success
+	assert_output "state missing"
+	rmdir "$MDIR/m1"
+}
+
+@test "local: machines get addresses of their own, also when created at once" {
+	for i in 1 2 3 4 5 6 7 8; do
+		lm "c$i" create >"$T/out$i" 2>&1 &
+	done
+	wait
+	cat "$T"/out* | sort >"$T/all"
+	run cat "$T/all"
+	assert_equal "$(grep -c '^address 127\.77\.' "$T/all")" 8
+	assert_equal "$(sort -u "$T/all" | wc -l)" 8
+	assert_equal "$(ls "$REM_ROOT/var/megavisor/local" | wc -l)" 8
+	for i in 1 2 3 4 5 6 7 8; do
+		lm "c$i" destroy
+	done
+	assert_equal "$(ls "$REM_ROOT/var/megavisor/local")" ""
+}
+
+@test "local: a desired address, a taken one, a bad one; a machine created twice keeps its address" {
+	REM_ADDRESS=127.77.9.9 run lm d1 create
+	assert_success
+	assert_output "address 127.77.9.9"
+	REM_ADDRESS=127.77.9.9 run lm d2 create
+	assert_failure
+	assert_output --partial "127.77.9.9 is taken"
+	REM_ADDRESS=127.0.0.1 run lm d3 create
+	assert_failure
+	assert_output --partial "the host's own"
+	REM_ADDRESS=10.0.0.1 run lm d4 create
+	assert_failure
+	assert_output --partial "not a loopback address"
+	run lm d1 create
+	assert_success
+	assert_output "address 127.77.9.9"
+	run lm -e LOCAL_NET=10.0.0.0/8 d5 create
+	assert_failure
+	assert_output --partial "not inside the loopback network"
+	# a folder removed without destroy frees its address
+	run lm d6 create
+	a=$(addr_in_output)
+	rm -rf "$MDIR/d6"
+	run lm d7 create
+	assert_output "address $a"
+}
+
+@test "local: start, stop and exec of a machine never created fail clearly" {
+	run lm x start
+	assert_failure
+	assert_output --partial "no such machine"
+	run lm x stop
+	assert_failure
+	run lm x exec true
+	assert_equal "$status" 125
+	assert_output --partial "no such machine"
+	run lm x destroy
+	assert_success
+}
+
+# ---- netns ----
+
+need_netns() {
+	[ "$(id -u)" = 0 ] || skip "netns needs root"
+	command -v ip >/dev/null || skip "no ip (iproute2)"
+	command -v nft >/dev/null || skip "no nft (nftables)"
+	command -v socat >/dev/null || skip "no socat"
+	ip netns add "${NSP}probe" 2>/dev/null || skip "ip netns add does not work here"
+	ip netns delete "${NSP}probe"
+}
+
+# nothing_left: no namespace, link, hosts folder or address of this test.
+nothing_left() {
+	run ip netns list
+	refute_output --partial "$NSP"
+	run ip -o link show
+	refute_output --partial "$BR"
+	ip -o link show | awk -F': ' '{ print $2 }' >"$T/links.now"
+	diff "$T/links" "$T/links.now"
+	run ls /etc/netns
+	refute_output --partial "$NSP"
+	assert_equal "$(ls "$T/netns-state/addr" 2>/dev/null)" ""
+	assert_equal "$(nft list tables)" "$(cat "$T/tables")"
+}
+
+before_netns() {
+	ip -o link show | awk -F': ' '{ print $2 }' >"$T/links"
+	nft list tables >"$T/tables"
+}
+
+@test "netns: a namespace with its address; exec runs inside; locked down; stop, start, destroy leave nothing" {
+	need_netns
+	before_netns
+	mport=$(port)
+	run nm -e NETNS_MONITOR_PORTS="$mport" n1 create
+	assert_success
+	a=$(addr_in_output)
+	ns=${NSP}main-n1
+	[[ $a == 10.214.* ]]
+	[ "$a" != "$GW" ]
+	run ip netns list
+	assert_output --partial "$ns"
+	run ip -n "$ns" -o -4 addr show dev eth0
+	assert_output --partial "inet $a/24"
+	run ip -o -4 addr show dev "$BR"
+	assert_output --partial "inet $GW/24"
+	run nm n1 status
+	assert_line "state stopped"
+	run nm n1 exec true
+	assert_equal "$status" 125
+
+	run nm n1 start
+	assert_success
+	run nm n1 status
+	assert_line "state running"
+	assert_line "address $a"
+
+	# exec runs in the namespace, with its own hosts file
+	run nm n1 exec sh -c 'cat /etc/hosts; pwd; echo "$REM_ADDRESS"'
+	assert_success
+	assert_line --regexp "^$a[[:space:]]+n1\$"
+	assert_line "$MDIR/n1/root"
+	assert_line "$a"
+	run nm n1 exec sh -c "$(listen 8080)
+		echo \$!"
+	assert_success
+	pid=$output
+	assert_equal "$(readlink "/proc/$pid/ns/net")" "net:[$(stat -L -c %i "/run/netns/$ns")]"
+	[ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+	nm n1 exec sh -c "$(listen "$mport")"
+	poll 5 ip netns exec "$ns" sh -c "ss -ltn | grep -q ':$mport '"
+	poll 5 ip netns exec "$ns" sh -c "ss -ltn | grep -q ':8080 '"
+	# inside, the listener answers
+	run ip netns exec "$ns" socat - "TCP:$a:8080" </dev/null
+	assert_output hello
+
+	# from the host: the listener is dropped, the monitoring port and ICMP
+	# from the gateway answer
+	dropped "$a" 8080
+	answers "$a" "$mport"
+	"$REPO/t/megavisor/icmp-echo" "$a" 2
+
+	# from another machine (not the gateway): dropped, ICMP too
+	run nm n2 create
+	assert_success
+	a2=$(addr_in_output)
+	[ "$a2" != "$a" ]
+	run nm n2 start
+	assert_success
+	run nm n2 exec "$REPO/t/megavisor/icmp-echo" "$a" 1
+	assert_failure
+	run nm n2 exec sh -c "timeout 2 socat - TCP:$a:$mport,connect-timeout=1 </dev/null"
+	assert_failure
+	# while n1 reaches n2's ... nothing either: n2 is locked down too
+	run nm n1 exec "$REPO/t/megavisor/icmp-echo" "$a2" 1
+	assert_failure
+
+	# stop: link down, nothing runs inside
+	run nm n1 stop
+	assert_success
+	assert_equal "$(ip netns pids "$ns")" ""
+	run nm n1 status
+	assert_line "state stopped"
+	run ip -o link show dev "$(sed -n 's/^veth //p' "$MDIR/n1/netns.conf")"
+	refute_output --partial ",UP"
+	run nm n1 exec true
+	assert_equal "$status" 125
+	run nm n1 start
+	assert_success
+	"$REPO/t/megavisor/icmp-echo" "$a" 2
+
+	nm n1 exec sh -c "$(listen 8080)"
+	run nm n1 destroy
+	assert_success
+	[ ! -e "$MDIR/n1" ]
+	run nm n1 status
+	assert_output "state missing"
+	rmdir "$MDIR/n1"
+	# the bridge stays while n2 is on it
+	ip link show dev "$BR" >/dev/null
+	run nm n2 destroy
+	assert_success
+	run nm n2 destroy
+	assert_success
+	nothing_left
+}
+
+@test "netns: destroy after a create that failed halfway (nft fails) leaves nothing" {
+	need_netns
+	before_netns
+	mkdir "$T/bin"
+	printf '#!/bin/sh\necho "nft: fails for the test" >&2\nexit 1\n' >"$T/bin/nft"
+	chmod +x "$T/bin/nft"
+	DRIVE_PATH=$T/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin run nm h1 create
+	assert_failure
+	assert_output --partial "nft refused"
+	# half made: the namespace and the bridge are there
+	run ip netns list
+	assert_output --partial "${NSP}main-h1"
+	[ -d "/etc/netns/${NSP}main-h1" ]
+	run nm h1 destroy
+	assert_success
+	nothing_left
+}
+
+@test "netns: no address left: create fails, destroy cleans it, the other machine is untouched" {
+	need_netns
+	before_netns
+	NSE="$NSE -e NETNS_NET=${NET%.0/24}.0/30"
+	run nm f1 create
+	assert_success
+	assert_output "address ${NET%.0/24}.2"
+	run nm f2 create
+	assert_failure
+	assert_output --partial "no free address"
+	run nm f2 destroy
+	assert_success
+	run ip netns list
+	assert_output --partial "${NSP}main-f1"
+	ip link show dev "$BR" >/dev/null
+	run nm f1 destroy
+	assert_success
+	nothing_left
+}
+
+@test "netns: a machine with a service gets no lockdown ruleset" {
+	need_netns
+	before_netns
+	run nm -e REM_F_SERVICE=web s1 create
+	assert_success
+	a=$(addr_in_output)
+	run nm s1 start
+	assert_success
+	assert_equal "$(ip netns exec "${NSP}main-s1" nft list tables)" ""
+	nm s1 exec sh -c "$(listen 8080)"
+	poll 5 answers "$a" 8080
+	run nm s1 destroy
+	assert_success
+	nothing_left
+}
+
+@test "netns: without root every function fails at once" {
+	[ "$(id -u)" = 0 ] || skip "needs root to become someone else"
+	command -v setpriv >/dev/null || skip "no setpriv"
+	mkdir -m 777 "$T/nobody"
+	for fn in create status destroy; do
+		run setpriv --reuid=65534 --regid=65534 --clear-groups env REM_ROOT="$T/nobody" \
+			"$REPO/t/megavisor/drive" $NSE "$MV/netns" u1 "$fn"
+		assert_failure
+		assert_output --partial "needs root"
+	done
+}
+
+# ---- ssh, and the cloud example over ssh ----
+
+# start_sshd: a real sshd on 127.0.0.1, a free high port, its own host key,
+# one authorized key, its own configuration; SSHE: the env for the ssh
+# megavisor to reach it.
+start_sshd() {
+	[ -x /usr/sbin/sshd ] || skip "no sshd (openssh-server)"
+	command -v ssh >/dev/null || skip "no ssh"
+	mkdir "$T/ssh"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/host" </dev/null
+	ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/user" </dev/null
+	cp "$T/ssh/user.pub" "$T/ssh/authorized_keys"
+	if [ ! -d /run/sshd ] && [ "$(id -u)" = 0 ]; then
+		mkdir -m 755 /run/sshd
+		MADE_RUN_SSHD=1
+	fi
+	local try
+	for try in 1 2 3 4 5; do
+		SSHD_PORT=$(port)
+		cat >"$T/ssh/config" <<-EOF
+		Port $SSHD_PORT
+		ListenAddress 127.0.0.1
+		HostKey $T/ssh/host
+		AuthorizedKeysFile $T/ssh/authorized_keys
+		PidFile none
+		UsePAM no
+		StrictModes no
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		PermitRootLogin prohibit-password
+		LogLevel ERROR
+		EOF
+		/usr/sbin/sshd -D -e -f "$T/ssh/config" </dev/null >"$T/ssh/log" 2>&1 3>&- &
+		SSHD_PID=$!
+		if poll 5 sshd_ready; then
+			break
+		fi
+		kill "$SSHD_PID" 2>/dev/null
+		wait "$SSHD_PID" 2>/dev/null
+		SSHD_PID=''
+	done
+	[ -n "$SSHD_PID" ] || { cat "$T/ssh/log"; return 1; }
+	SSHE="-e SSH_PORT=$SSHD_PORT -e SSH_KEY=$T/ssh/user -e SSH_USER=$(id -un) -e SSH_CONNECT_TIMEOUT=5"
+}
+
+sshd_ready() {
+	kill -0 "$SSHD_PID" 2>/dev/null || return 2
+	ss -ltn | grep -q "127.0.0.1:$SSHD_PORT "
+}
+
+@test "ssh: create, status, exec with exact words, stop, destroy, through a real sshd" {
+	start_sshd
+	run sm h1 create
+	assert_failure
+	assert_output --partial "needs its address"
+	REM_ADDRESS=127.0.0.1 run sm h1 create
+	assert_success
+	assert_output "address 127.0.0.1"
+	[ -s "$MDIR/h1/known_hosts" ]
+	run sm h1 status
+	assert_success
+	assert_line "state running"
+	assert_line "address 127.0.0.1"
+	run sm h1 start
+	assert_success
+
+	run sm h1 exec printf '[%s]\n' 'two words' "it's" '$HOME and $(id)' '"double"' '' \
+		'a*' 'back\slash' "new
+line" ";exit 9"
+	assert_success
+	assert_output "[two words]
+[it's]
+[\$HOME and \$(id)]
+[\"double\"]
+[]
+[a*]
+[back\\slash]
+[new
+line]
+[;exit 9]"
+	run sm h1 exec sh -c 'exit 7'
+	assert_equal "$status" 7
+	run sm h1 exec cat <<<"from stdin"
+	assert_output "from stdin"
+
+	run sm h1 stop
+	assert_failure
+	assert_output --partial "SSH_STOP"
+	run sm -e SSH_STOP="touch $T/stopped" h1 stop
+	assert_success
+	[ -e "$T/stopped" ]
+
+	# a host that does not answer
+	run sm -e SSH_PORT=1 h1 status
+	assert_success
+	assert_line "state unreachable"
+	run sm -e SSH_PORT=1 h1 start
+	assert_failure
+	run sm -e SSH_PORT=1 h1 exec true
+	assert_equal "$status" 255
+
+	run sm h1 destroy
+	assert_success
+	[ ! -e "$MDIR/h1" ]
+	run sm h1 status
+	assert_output "state missing"
+	run sm h1 exec true
+	assert_equal "$status" 125
+	run sm h1 destroy
+	assert_success
+}
+
+@test "example-cloud: create, status, exec, stop, start, destroy with the fake vcloud" {
+	start_sshd
+	CLOUDE="-e VCLOUD=$CLOUD/vcloud -e VCLOUD_HOME=$T/vcloud -e VCLOUD_POLL=1 -e VCLOUD_WAIT=10"
+	run cm -e REM_F_CPUS=2 c1 create
+	assert_success
+	assert_line "address 127.0.0.1"
+	assert_line --regexp '^instance i-[0-9a-f]{8}$'
+	id=$(sed -n 's/^instance //p' <<<"$output")
+	assert_equal "$(cat "$MDIR/c1/vcloud.id")" "$id"
+	grep -qx "cpus='2'" "$T/vcloud/$id"
+	run cm c1 status
+	assert_line "state running"
+	assert_line "vendor_state running"
+	run cm c1 exec printf '<%s>' 'a b' "c'd"
+	assert_success
+	assert_output "<a b><c'd>"
+	run cm c1 create
+	assert_success
+	assert_line "instance $id"
+
+	run cm c1 stop
+	assert_success
+	run cm c1 status
+	assert_line "state stopped"
+	run cm c1 start
+	assert_success
+	run cm c1 status
+	assert_line "state running"
+
+	run cm c1 destroy
+	assert_success
+	[ ! -e "$MDIR/c1" ]
+	run env VCLOUD_HOME="$T/vcloud" "$CLOUD/vcloud" instance list
+	assert_output --regexp '^ID +NAME +STATE +ADDRESS +REGION$'
+	run cm c1 status
+	assert_output "state missing"
+	run cm c1 destroy
+	assert_success
+}
+
+@test "example-cloud: an instance whose create failed after the vendor made it is found by name and deleted" {
+	start_sshd
+	CLOUDE="-e VCLOUD=$CLOUD/vcloud -e VCLOUD_HOME=$T/vcloud -e VCLOUD_POLL=1 -e VCLOUD_WAIT=10"
+	run cm -e VCLOUD_FAIL=create c2 create
+	assert_failure
+	assert_output --partial "connection reset"
+	[ ! -e "$MDIR/c2/vcloud.id" ]
+	run env VCLOUD_HOME="$T/vcloud" "$CLOUD/vcloud" instance list --name rem-main-c2
+	assert_line --regexp 'rem-main-c2 +pending'
+	run cm c2 destroy
+	assert_success
+	run env VCLOUD_HOME="$T/vcloud" "$CLOUD/vcloud" instance list
+	refute_output --partial rem-main-c2
+}
