@@ -44,6 +44,11 @@ teardown() {
 			ip netns delete "$ns"
 			rm -rf "/etc/netns/$ns"
 		done
+		if [ -f "$T/extra-links" ]; then
+			for l in $(cat "$T/extra-links"); do
+				ip link delete dev "$l" 2>/dev/null
+			done
+		fi
 		if ip link show dev "$BR" >/dev/null 2>&1; then
 			for l in $(ip -o link show master "$BR" | awk -F': ' '{ print $2 }' | sed 's/@.*//'); do
 				ip link delete dev "$l"
@@ -390,6 +395,25 @@ before_netns() {
 	[ -d "/etc/netns/${NSP}main-h1" ]
 	run nm h1 destroy
 	assert_success
+	nothing_left
+}
+
+@test "netns: a veth name held by another link: create fails, destroy leaves that link alone" {
+	need_netns
+	before_netns
+	sum=$(printf %s "${NSP}main-v1" | cksum)
+	veth=$(printf 'rv%08x' "${sum%% *}")
+	echo "$veth" >>"$T/extra-links"
+	ip link add "$veth" type veth peer name "${veth}p"
+	run nm v1 create
+	assert_failure
+	assert_output --partial "belongs to another namespace"
+	run nm v1 create
+	assert_failure
+	run nm v1 destroy
+	assert_success
+	ip link show dev "$veth" >/dev/null
+	ip link delete dev "$veth"
 	nothing_left
 }
 

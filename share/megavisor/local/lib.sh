@@ -35,6 +35,8 @@ for _v in REM_ROOT REM_DIR REM_MACHINE; do
 	[ -n "$_x" ] || fail "$_v is not set (run me through rem-mv)"
 done
 cd "$REM_DIR" || fail "cannot enter REM_DIR $REM_DIR"
+# the marker and the pool name the folder by its absolute path
+REM_DIR=$PWD
 
 # ip2n A: the dotted quad A as a number, in N; false when A is not one.
 ip2n() {
