@@ -577,4 +577,92 @@ double pgraph_port_load(const struct pgraph *, int inst, int port, int *fi, int 
 double pgraph_load_of(const struct pgraph *, int inst, const char *resource);
 double pgraph_capacity(const struct pgraph *, int inst, const char *resource);
 
+/* ---- run.c: the one runner of every script REM runs ---- */
+
+/*
+ * run_script runs one executable the way cron should: a clean environment,
+ * its own process group, standard input from a buffer or /dev/null,
+ * standard output and error read through pipes as they come, a timeout that
+ * signals the whole group, and a line per event in $REM_ROOT/var/log/rem.log.
+ * rem-run(7) is what the script sees.  Fill the "in" part (zero the rest:
+ * struct run r = { .path = ... }), call run_script, read the "out" part,
+ * then run_free.  A struct may be run again; its old output is freed.
+ */
+struct run_kv {
+	char *key, *value;
+};
+struct run {
+	/* in */
+	const char *path;     /* the executable: absolute, or relative to the
+				 caller's working directory (never searched in
+				 PATH) */
+	char *const *argv;    /* its arguments after argv[0], NULL-terminated;
+				 or NULL */
+	char *const *env;     /* "NAME=value" added to the clean environment
+				 (REM's own variables included), a later one
+				 replacing an earlier one of the same name; a
+				 bare "NAME" removes NAME; or NULL */
+	const char *cwd;      /* where it runs; NULL: the caller's directory */
+	double timeout;       /* seconds; 0: none */
+	double grace;         /* seconds from SIGTERM of the group to SIGKILL;
+				 0: 2 */
+	/* REM_SITE (NULL: rm->site), REM_OBJECT ("machine/web1"), REM_MACHINE,
+	 * REM_FUNCTION; also written in the log.  NULL: not set. */
+	const char *site, *object, *machine, *function;
+	int kv;               /* parse standard output as `key value` lines
+				 into kvs (and log them) */
+	int log_stdout;       /* log standard output lines without kv too */
+	int tty;              /* a console: the script inherits the caller's
+				 standard input, output and error and process
+				 group, nothing is captured, and the caller
+				 ignores SIGINT and SIGQUIT meanwhile, as
+				 system(3) does; a timeout signals only it */
+	const char *input;    /* bytes for its standard input; NULL: /dev/null */
+	size_t ninput;
+	/* Called with each line of standard output (fd 1) and error (fd 2) as
+	 * it arrives: no newline, s[n] is 0 (s may hold other NULs).  A line
+	 * longer than 64 KiB comes in pieces; the last one may lack its
+	 * newline. */
+	void (*line)(void *arg, int fd, const char *s, size_t n);
+	void *arg;
+	/* out */
+	int status;           /* the exit status 0-255; 128+N when killed by
+				 signal N; -1 when it could not be started
+				 (error and err say why) */
+	int timed_out;        /* the timeout passed and the group was signalled
+				 (status is then what the script returned) */
+	int error;            /* with status -1: the errno of what failed */
+	double seconds;       /* wall time, on the monotonic clock */
+	struct run_kv *kvs;   /* with kv: the pairs, in order */
+	int nkv;
+	char **bad;           /* with kv: the lines of standard output that are
+				 no `key value`: the key is [A-Za-z0-9_.-]+,
+				 then one space or tab, then the value to the
+				 end of the line (a trailing CR dropped);
+				 blank lines and lines starting with # are
+				 ignored */
+	int nbad;
+	struct buf err;       /* the last 4 KiB or so of standard error, whole
+				 lines, and the runner's own message when it
+				 could not start the script */
+	char id[32];          /* the run's id: REM_RUN and run= in the log */
+};
+/* Run it; returns r->status.  rm gives REM_ROOT and the log (rm NULL or
+ * without a root: neither).  The caller must not ignore SIGCHLD nor reap
+ * children it did not start. */
+int run_script(struct rem *rm, struct run *r);
+/* The last value of key among r->kvs, or NULL. */
+const char *run_value(const struct run *r, const char *key);
+/* Free the output of a run and zero it; the input is the caller's. */
+void run_free(struct run *r);
+/* Append PREFIX<FIELD>=value for each scalar field of an index entry at the
+ * top of its object (FIELD: its name upper-cased, every byte but
+ * [A-Za-z0-9] made '_'; a list of scalars joined with ',' as entry_value
+ * does; maps such as env: are left out) to *env, which stays
+ * NULL-terminated with *n entries. */
+void run_env_fields(const struct entry *e, const char *prefix, char ***env, int *n);
+/* Append "name=value" to such an array; free it with run_env_free. */
+void run_env_add(char ***env, int *n, const char *name, const char *value);
+void run_env_free(char **env);
+
 #endif
