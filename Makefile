@@ -10,7 +10,8 @@ DESTDIR ?=
 PKGS = yaml-0.1 librrd libcurl tdb libbsd-overlay
 CC ?= cc
 CFLAGS ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Ilib $(PKG_CFLAGS)
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Ilib $(PKG_CFLAGS) \
+	-DREM_SHAREDIR='"$(SHAREDIR)"'
 LDLIBS += $(PKG_LIBS) -lm
 # Link only what a command uses (Debian's gcc does so already; others may
 # not): librrd alone pulls in some forty
@@ -52,7 +53,7 @@ t/unit/%: t/unit/%.c lib/librem.a lib/rem.h
 check: all $(UNITS)
 	@set -e; for u in $(UNITS); do echo "# $$u"; ./$$u; done
 	@$(MAKE) -s lint
-	PATH="$(CURDIR)/bin:$$PATH" REM_SHARE="$(CURDIR)/share" bats $${BATS_JOBS:+-j $$BATS_JOBS} t/ </dev/null
+	PATH="$(CURDIR)/bin:$$PATH" REM_SHARE="$(CURDIR)/share" bats $${BATS_JOBS:+-j $$BATS_JOBS} t/ t/megavisor/ </dev/null
 	@$(MAKE) -s sanitize
 
 lint:

@@ -77,6 +77,17 @@ main(int argc, char **argv)
 			}
 			entry_free(&me);
 		}
+		/* a machine that exists: removing its file would orphan it */
+		struct mstate ms = { 0 };
+		if (!force && !strcmp(k->name, "machine") && mstate_get(&r, osite, ref.name, &ms) &&
+		    strcmp(ms.state, "destroyed")) {
+			warnx("machine/%s is %s: rem-mv destroy it first (rem-rm -f removes the file anyway)",
+			      ref.name, ms.state);
+			mstate_free(&ms);
+			st = EX_REM_USAGE;
+			goto next;
+		}
+		mstate_free(&ms);
 		if (held.len) {
 			warnx("%s/%s still holds %s (rem-rm -f removes it anyway)", k->name, ref.name, held.s);
 			buf_free(&held);

@@ -27,6 +27,7 @@ static const struct {
 	{ "loc", "locations: tree, path, coordinates, distance, nearness" },
 	{ "hw", "hardware sets and instances: show, copy, place, rack elevation, where" },
 	{ "port", "ports and cables: connect, trace, graph, impact, free ports, power budget" },
+	{ "mv", "machines through their megavisors: create, destroy, start, stop, status, exec, migrate" },
 	{ 0 },
 };
 
@@ -39,7 +40,7 @@ help(const char *what)
 			printf("  %-8s %s\n", cmds[i].name, cmds[i].what);
 		printf("\nkinds (rem help KIND shows the fields):\n");
 		for (int i = 0; rem_kinds[i]; i++)
-			printf("  %-8s %s\n", rem_kinds[i]->name, rem_kinds[i]->help);
+			printf("  %-10s %s\n", rem_kinds[i]->name, rem_kinds[i]->help);
 		printf("\nrem(7) is the overview; each command has a page, rem-ls(1) and so on.\n");
 		return;
 	}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* Exit statuses, the same for every command (see rem(7)). */
 enum {
@@ -66,6 +67,12 @@ int edit_distance(const char *a, const char *b, int cap);
 /* Escape \t, \n, \\ so a value fits on one tab-separated line, and back. */
 void escape_field(struct buf *, const char *s, size_t len);
 char *unescape_field(const char *s, size_t len);
+
+/* The time: REM_NOW (seconds since the epoch, or YYYY-MM-DDTHH:MM:SSZ)
+ * when set, so tests fix it; else the clock. */
+time_t rem_now(void);
+/* Where the shipped files are: REM_SHARE, else the installed folder. */
+const char *rem_share(void);
 
 /* ---- err.c: one wording for every error ---- */
 
@@ -492,6 +499,83 @@ char *loc_inherit(struct rem *, const char *site, const char *loc, const char *f
  * units is refused.  Returns 0 when written, 1 when refused (problems
  * printed), -1 on a failure to read or write. */
 int hwinst_place(struct rem *, const char *site, const char *name, const char *loc, int ru);
+/* ---- machine.c: megavisors, platforms, megavisor instances, machines ---- */
+
+void megavisor_check(struct rem *, const char *site, const char *name, const struct ydoc *,
+		     struct problems *);
+void mvinst_check(struct rem *, const char *site, const char *name, const struct ydoc *,
+		  struct problems *);
+void machine_check(struct rem *, const char *site, const char *name, const struct ydoc *,
+		   struct problems *);
+/* The path of a megavisor's script (run: relative to SITE/megavisor/NAME.d/). */
+char *megavisor_script(const struct rem *, const char *site, const char *megavisor,
+		       const char *run);
+/* Does megavisor control the set of hwinst (copied into set)?  1 yes, 0 no,
+ * -1 when either is missing. */
+int megavisor_controls(struct rem *, const char *site, const char *megavisor,
+		       const char *hwinst, char *set, size_t setsz);
+/* The platform of a megavisor instance and its stage; -1 when missing. */
+int mvinst_platform(struct rem *, const char *site, const char *mvinst, char *platform,
+		    size_t psz, char *stage, size_t ssz);
+/* "512M", "4G", "1.5TiB" in bytes, or -1. */
+long long size_parse(const char *);
+
+/* What a machine is now (var/machines.tdb). */
+extern const char *const mstate_words[];
+struct mstate {
+	char state[16];  /* one of mstate_words */
+	long long since; /* when it entered the state (rem_now) */
+	char *megavisor; /* "NAME VERSION" that created it */
+	char *error;     /* why the last function failed */
+	char **addr;     /* addresses its megavisor reported */
+	int naddr;
+	char **facts;    /* "key value" its functions reported */
+	int nfacts;
+};
+/* 1 with the record, 0 when there is none (state "requested"). */
+int mstate_get(struct rem *, const char *site, const char *name, struct mstate *);
+int mstate_put(struct rem *, const char *site, const char *name, const struct mstate *);
+void mstate_set(struct mstate *, const char *state);
+void mstate_addr(struct mstate *, const char *addr);
+void mstate_fact(struct mstate *, const char *key, const char *value);
+void mstate_free(struct mstate *);
+
+/* ---- mvjob.c: a megavisor's functions for a machine; work on many ---- */
+
+struct run;
+/* What running a function for one machine needs, read from the index. */
+struct mjob {
+	char *name, *mvinst, *hwinst, *hwset, *platform, *pstage, *megavisor, *version;
+	char *stage, *address; /* the machine's stage; its address field or NULL */
+	char *dir;             /* REM_DIR: var/machine/SITE/NAME */
+	char **env;            /* "NAME=value" for the runner */
+	int nenv;
+	struct entry mve;      /* the megavisor's entry */
+};
+/* Read machine/name and what is under it.  strict: also refuse a megavisor
+ * that does not control the hardware set and a production machine on a
+ * platform not in production (create and start).  megavisor: use this one
+ * in place of the instance's (rem-mv migrate), or NULL.  0, or the exit
+ * status after printing why. */
+int mjob_prepare(struct rem *, const char *site, const char *name, int strict,
+		 const char *megavisor, struct mjob *);
+void mjob_free(struct mjob *);
+/* The script and timeout of a function of the job's megavisor; 0: none. */
+int mjob_function(struct rem *, const char *site, const struct mjob *, const char *fn,
+		  char **path, double *timeout);
+/* Run r (its path, argv, timeout, kv, line set by the caller) as function
+ * fn of the job's machine, with the job's environment and REM_ADDRESS. */
+int mjob_run(struct rem *, const char *site, const struct mjob *, const char *fn,
+	     const char *address, struct run *r);
+/* Lock a machine against other rem-mv processes: a descriptor, -2 when
+ * another holds it, -1 on error. */
+int mjob_lock(struct rem *, const char *site, const char *name, int exclusive);
+/* rm -r, without following links; 0 when path is gone. */
+int remove_tree(const char *path);
+/* fn(i, arg) for i in 0..n-1, each in a child process, at most par at a
+ * time; returns the highest exit status. */
+int par_each(int n, int par, int (*fn)(int i, void *arg), void *arg);
+
 /* ---- portgraph.c: the cables of a site as a graph of ports ---- */
 
 /* "hwinst/NAME" or "NAME"; "hwinst/NAME:PORT" or "NAME:PORT".  On failure

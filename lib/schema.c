@@ -167,7 +167,107 @@ static const struct kind kind_hwinst = {
 	.check = hwinst_check,
 };
 
-const struct kind *const rem_kinds[] = { &kind_hwinst, &kind_hwset, &kind_location, &kind_site, NULL };
+/* ---- machines (machine.c holds their checks) ---- */
+
+static const char *const stage_words[] = { "dev", "qa", "staging", "production", NULL };
+
+static const struct field function_fields[] = {
+	{ .name = "run", .type = F_STR, .flags = FL_REQUIRED,
+	  .help = "the script: a file in the megavisor's NAME.d/ folder, or an absolute path" },
+	{ .name = "timeout", .type = F_INT, .min = 1, .max = 604800,
+	  .help = "seconds before the function's process group is killed (default 300 for "
+		  "create and destroy, 60 for others, none for exec)" },
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ 0 }
+};
+
+static const struct field megavisor_fields[] = {
+	{ .name = "description", .type = F_STR, .help = "what it drives: hardware, hypervisor, cloud" },
+	{ .name = "version", .type = F_STR, .def = "1",
+	  .help = "the version of its functions; a new version is a new megavisor (see rem-mv migrate)" },
+	{ .name = "sets", .type = F_LIST,
+	  .sub = &(const struct field){ .name = "set", .type = F_REF, .ref_kind = "hwset" },
+	  .help = "the hardware sets it can control" },
+	{ .name = "functions", .type = F_MAP,
+	  .sub = &(const struct field){ .name = "function", .type = F_OBJ, .sub = function_fields },
+	  .help = "name -> {run: SCRIPT, timeout: SECONDS}: create, destroy, start, stop, status, "
+		  "exec, console and any other name" },
+	{ .name = "env", .type = F_MAP,
+	  .help = "variables given to every function (a machine's env: wins)" },
+	{ 0 }
+};
+
+static const struct field platform_fields[] = {
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ .name = "brand", .type = F_STR, .flags = FL_REQUIRED,
+	  .help = "the operating system: debian, ubuntu, freebsd..." },
+	{ .name = "version", .type = F_STR, .flags = FL_REQUIRED, .help = "its release: 13, 24.04..." },
+	{ .name = "build", .type = F_STR, .help = "build or patch level, when versions are not enough" },
+	{ .name = "stage", .type = F_ENUM, .enumv = stage_words, .def = "dev",
+	  .help = "promoted one stage at a time (rem-mv promote); production machines need production" },
+	{ .name = "packages", .type = F_LIST,
+	  .sub = &(const struct field){ .name = "package", .type = F_REF, .ref_kind = "package" },
+	  .help = "its Platform Packages, in install order" },
+	{ 0 }
+};
+
+static const struct field mvinst_fields[] = {
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ .name = "hwinst", .type = F_REF, .ref_kind = "hwinst", .flags = FL_REQUIRED,
+	  .help = "the hardware instance (real, or virtual: the REM host, a cloud region)" },
+	{ .name = "platform", .type = F_REF, .ref_kind = "platform", .flags = FL_REQUIRED,
+	  .help = "the operating system its machines run" },
+	{ .name = "megavisor", .type = F_REF, .ref_kind = "megavisor", .flags = FL_REQUIRED,
+	  .help = "the megavisor that controls it; it must list the hwinst's set" },
+	{ 0 }
+};
+
+static const struct field machine_fields[] = {
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ .name = "mvinst", .type = F_REF, .ref_kind = "mvinst", .flags = FL_REQUIRED,
+	  .help = "the megavisor instance it runs on" },
+	{ .name = "stage", .type = F_ENUM, .enumv = stage_words, .def = "production",
+	  .help = "production machines run only on production platforms" },
+	{ .name = "cpus", .type = F_INT, .min = 1, .max = 65536, .help = "CPUs it should have" },
+	{ .name = "memory", .type = F_STR, .help = "memory it should have: 512M, 4G (K M G T)" },
+	{ .name = "disk", .type = F_STR, .help = "disk it should have: 20G" },
+	{ .name = "address", .type = F_STR,
+	  .help = "its address, when it is given (ssh hosts); else the megavisor picks one" },
+	{ .name = "service", .type = F_REF, .ref_kind = "service",
+	  .help = "the one service it serves; none: locked down" },
+	{ .name = "env", .type = F_MAP, .help = "variables given to its megavisor's functions" },
+	{ .name = "tags", .type = F_LIST, .sub = &(const struct field){ .name = "tag", .type = F_STR },
+	  .help = "free labels" },
+	{ 0 }
+};
+
+static const struct kind kind_megavisor = {
+	.name = "megavisor",
+	.help = "a Megavisor: a named, versioned set of function scripts for hardware sets",
+	.fields = megavisor_fields,
+	.check = megavisor_check,
+};
+static const struct kind kind_platform = {
+	.name = "platform",
+	.help = "a Platform: an operating system brand, version and build, with its stage",
+	.fields = platform_fields,
+};
+static const struct kind kind_mvinst = {
+	.name = "mvinst",
+	.help = "a Megavisor Instance: a hardware instance, a platform and its megavisor",
+	.fields = mvinst_fields,
+	.check = mvinst_check,
+};
+static const struct kind kind_machine = {
+	.name = "machine",
+	.help = "a Machine: CPU, memory and addresses on a megavisor instance, for one service",
+	.fields = machine_fields,
+	.check = machine_check,
+};
+
+const struct kind *const rem_kinds[] = { &kind_hwinst, &kind_hwset, &kind_location, &kind_machine,
+					 &kind_megavisor, &kind_mvinst, &kind_platform, &kind_site,
+					 NULL };
 
 const struct kind *
 kind_find(const char *name)

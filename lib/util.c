@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rem.h"
@@ -334,4 +335,32 @@ find_named(const void *base, int n, size_t size, const char *name)
 			hi = mid - 1;
 	}
 	return -1;
+}
+
+time_t
+rem_now(void)
+{
+	const char *s = getenv("REM_NOW");
+	if (!s || !*s)
+		return time(NULL);
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (!*end)
+		return (time_t)v;
+	struct tm tm = { 0 };
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end && (!*end || !strcmp(end, "Z")))
+		return timegm(&tm);
+	return time(NULL);
+}
+
+#ifndef REM_SHAREDIR
+#define REM_SHAREDIR "/usr/local/share/rem"
+#endif
+
+const char *
+rem_share(void)
+{
+	const char *s = getenv("REM_SHARE");
+	return s && *s ? s : REM_SHAREDIR;
 }

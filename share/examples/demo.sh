@@ -41,6 +41,33 @@ show 'rem port impact utility-fra1 | head -5'
 show 'rem port power ups-a1'
 show 'rem port graph -r power-220 | tsort | head -4'
 show 'rem port connect db2:bmc sw1:mgmt && rem port ls -c db2'
+printf '\n# Machines: megavisors make them, rem mv runs commands across them:\n'
+# whatever happens, no machine outlives the demo (processes, namespaces)
+trap 'rem mv -a -j 8 destroy >/dev/null 2>&1 || true' EXIT
+show 'rem mv import -s hwset/host local && rem mv import -s hwset/host netns'
+cp -R "$here/acme/platform" "$here/acme/mvinst" "$here/acme/machine" "$tree/acme/"
+if [ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then
+	machines='app1 app2 app3 ns1 ns2'
+else
+	printf '\n# (not root: only local machines; as root the netns ones run too)\n'
+	rm -f "$tree/acme/machine/ns1.yaml" "$tree/acme/machine/ns2.yaml"
+	machines='app1 app2 app3'
+fi
+show 'rem check && rem ls machine -o mvinst,cpus,memory'
+show "rem mv create $machines next1"
+show 'rem ls machine -w tags=demo | rem mv exec sh -c '"'"'echo "up on $REM_ADDRESS as $(id -un)"'"'"''
+show 'rem mv exec app1 app2 -- sh -c '"'"'test "$REM_MACHINE" = app1'"'"''
+show 'rem mv stop app3 && rem mv -a ls'
+show 'rem mv status app3'
+printf '\n# A production machine needs a production platform:\n'
+show 'rem put machine/next2 mvinst=mvinst/rem-host-next'
+show 'rem mv promote debian13 production'
+show 'rem mv promote debian13 && rem mv promote debian13 && rem put machine/next2 mvinst=mvinst/rem-host-next && rem mv create next2'
+printf '\n# Every function run is in the central log, one line per event:\n'
+show 'grep "object=machine/app1 function=create" "$REM_ROOT/var/log/rem.log"'
+show 'rem mv -a destroy | sort'
+trap - EXIT
+
 printf '\n# Bad input is refused with file, line and field, and nothing is written:\n'
 show 'rem put location/fra1-a1 parent=location/fra9'
 show 'rem put location/eu parent=location/fra1-a1'
