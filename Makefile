@@ -88,7 +88,8 @@ sanitize: deps $(SAN_BINS) $(SAN_UNITS)
 		bats $${BATS_JOBS:+-j $$BATS_JOBS} t/ </dev/null
 
 bench: all
-	@PATH="$(CURDIR)/bin:$$PATH" sh t/bench/run
+	@PATH="$(CURDIR)/bin:$$PATH" REM_BENCH_CC="$(CC) $(CFLAGS)" \
+		REM_BENCH_LIBS="$(CURDIR)/lib/librem.a $(LDFLAGS) $(LDLIBS)" sh t/bench/run
 
 demo: all
 	@PATH="$(CURDIR)/bin:$$PATH" REM_SHARE="$(CURDIR)/share" sh share/examples/demo.sh
