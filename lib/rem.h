@@ -279,6 +279,7 @@ struct rem {
 	int nfresh;
 	void *rops;      /* referrer-list edits waiting for the commit (index.c) */
 	int read_locked; /* index_read_lock held */
+	long unstored;   /* changes a read-only index could not record */
 };
 
 /* Find the tree (-R, else REM_ROOT) and the site (-S, else REM_SITE, else
@@ -346,6 +347,12 @@ int index_refresh(struct rem *, const char *site, const char *kind);
  * (rem-ls --cached); each referrer found is still checked against its file. */
 char **index_used_by(struct rem *, const char *site, const char *kind, const char *name,
 		     int exact);
+/* Refresh one kind once per process (see index_used_by for exact).
+ * Returns 0 or -1. */
+int index_refresh_kind(struct rem *, const char *site, const char *kind, int exact);
+/* A kind's change counter: it moves whenever a record of the kind is
+ * added, removed or changes content (c:SITE/KIND); 0 when it has none. */
+uint64_t index_counter(struct rem *, const char *site, const char *kind);
 /* Throw the index away and build it again from the files. */
 int index_rebuild(struct rem *, long *nobjects);
 /* Compare the index with the files without changing it; prints each
