@@ -1,6 +1,8 @@
 /*
  * rem-index: bring var/index.tdb up to date with the files, build it anew,
- * or compare it with them.
+ * or compare it with them.  A refresh or a rebuild also makes anew the
+ * port graph snapshot of each site with hardware instances when it is
+ * stale, so that the rem-port questions after it are answered at once.
  */
 #include <err.h>
 #include <getopt.h>
@@ -52,19 +54,25 @@ main(int argc, char **argv)
 		long n = 0;
 		if (rem_lock(&r) < 0 || index_rebuild(&r, &n) < 0)
 			rc = EX_REM_FAIL;
-		else if (verbose)
-			fprintf(stderr, "rem-index: %ld objects\n", n);
+		else {
+			rem_unlock(&r);
+			if (verbose)
+				fprintf(stderr, "rem-index: %ld objects\n", n);
+			char **sites = list_sites(r.root);
+			for (char **s = sites; *s; s++)
+				if (pgraph_snapshot(&r, *s) < 0)
+					rc = EX_REM_FAIL;
+			free_list(sites);
+		}
 	} else {
 		/* Refresh is what every command does for what it reads; here for
 		 * the whole site (-a: every site). */
-		if (all) {
-			char **sites = list_sites(r.root);
-			for (char **s = sites; *s; s++)
-				if (index_refresh(&r, *s, NULL) < 0)
-					rc = EX_REM_FAIL;
-			free_list(sites);
-		} else if (index_refresh(&r, r.site, NULL) < 0)
-			rc = EX_REM_FAIL;
+		char **sites = all ? list_sites(r.root) : NULL;
+		char *one[] = { r.site, NULL };
+		for (char **s = all ? sites : one; *s; s++)
+			if (index_refresh(&r, *s, NULL) < 0 || pgraph_snapshot(&r, *s) < 0)
+				rc = EX_REM_FAIL;
+		free_list(sites);
 	}
 	rem_close(&r);
 	return finish_stdout(rc);

@@ -1,12 +1,16 @@
 /*
  * rem-port: ports and cables of hardware instances.  ls, connect and
  * disconnect work on one instance and its links; trace, graph, impact,
- * free and power load the whole port graph once (lib/portgraph.c).
+ * free and power open the site's port graph, one snapshot in the index
+ * (lib/portgraph.c): graph, free and power after an exact refresh of the
+ * hardware kinds, trace and impact trusting kind folders that did not
+ * change (as rem-ls --used-by --cached does) unless given --exact.
  * Cables are written with the same checks as rem-put (hwinst_check, via
  * obj_store), in the consumer end's file.
  */
 #include <err.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,8 +18,8 @@
 #include "rem.h"
 
 #define USAGE "rem-port [-0] [-R root] [-S site] ls [-c | -f] inst | connect inst:port inst:port | " \
-	      "disconnect inst:port | trace [-d | -u] inst:port | graph [-T dot] [-r resource] | " \
-	      "impact [inst ...] | free loc resource | power inst"
+	      "disconnect inst:port | trace [-x] [-d | -u] inst:port | graph [-T dot] [-r resource] | " \
+	      "impact [-x] [inst ...] | free loc resource | power inst"
 
 static int rs = '\n'; /* the record separator: -0 makes it NUL */
 static int nul;      /* -0 */
@@ -215,11 +219,11 @@ graph_port_or_die(struct pgraph *g, const char *arg, int *inst, int *port)
 	port_or_die(arg, name, pname);
 	if ((*inst = pgraph_find(g, name)) < 0)
 		errx(EX_REM_FALSE, "hwinst/%s: no such object", name);
-	if (!g->v[*inst].set)
+	if (!pgraph_set_name(g, *inst))
 		errx(EX_REM_FALSE, "hwinst/%s: its set does not exist", name);
 	if ((*port = pgraph_port(g, *inst, pname)) < 0)
 		errx(EX_REM_USAGE, "%s: '%s' is no port of hwinst/%s (hwset/%s)", arg, pname, name,
-		     g->v[*inst].set->name);
+		     pgraph_set_name(g, *inst));
 	return 0;
 }
 
@@ -241,62 +245,101 @@ graph_inst(struct pgraph *g, const char *arg, int *rc)
 	return i;
 }
 
+/* A port's name, for printing. */
+static const char *
+pname_of(const struct pgraph *g, int inst, int port)
+{
+	struct pgport p;
+	pgraph_port_info(g, inst, port, &p);
+	return p.name ? p.name : "";
+}
+
 static void
 print_hop(const struct pgraph *g, int depth, int a, int pa, int b, int pb, void *arg)
 {
 	(void)arg;
-	printf("%d\thwinst/%s:%s\thwinst/%s:%s%c", depth, g->v[a].name, g->v[a].set->p[pa].name,
-	       g->v[b].name, g->v[b].set->p[pb].name, rs);
+	printf("%d\thwinst/%s:%s\thwinst/%s:%s%c", depth, pgraph_name(g, a), pname_of(g, a, pa),
+	       pgraph_name(g, b), pname_of(g, b, pb), rs);
+}
+
+/* --exact (-x): trace and impact refresh every instance file first */
+static const struct option exact_opt[] = {
+	{ "exact", no_argument, NULL, 'x' },
+	{ 0 },
+};
+
+static void
+open_or_die(struct rem *r, struct pgraph *g, int exact)
+{
+	if (pgraph_open(r, r->site, g, exact) < 0)
+		errx(EX_REM_FAIL, "the index cannot be read");
 }
 
 static int
 cmd_trace(struct rem *r, struct pgraph *g, int argc, char **argv)
 {
-	int c, down = -1;
+	int c, down = -1, exact = 0;
 	optind = 0;
-	while ((c = getopt(argc, argv, "du")) != -1)
+	while ((c = getopt_long(argc, argv, "dux", exact_opt, NULL)) != -1)
 		switch (c) {
 		case 'd': down = 1; break;
 		case 'u': down = 0; break;
+		case 'x': exact = 1; break;
 		default: usage_exit(USAGE);
 		}
 	if (argc - optind != 1)
 		usage_exit(USAGE);
-	/* read only the neighbourhood the trace can reach */
 	char name[REM_NAME_MAX + 1], pname[REM_NAME_MAX + 1];
 	port_or_die(argv[optind], name, pname);
-	char *start[] = { name };
-	if (down < 0) { /* the port's own direction decides: look it up */
-		struct hwinst h;
-		if (hwinst_get(r, r->site, name, &h, 0)) {
-			const struct hwset *s = h.set ? hwset_get(r, r->site, h.set) : NULL;
-			const struct hwport *p = s ? hwset_port(s, pname) : NULL;
-			if (p && p->direction && strcmp(p->direction, "bidirectional"))
-				down = !strcmp(p->direction, "provider");
-			hwinst_free(&h);
-		}
-	}
-	if ((down < 0 ? pgraph_load_around(r, r->site, g, start, 1, 1, 1, 0)
-		      : pgraph_load_trace(r, r->site, g, name, pname, down)) < 0)
-		errx(EX_REM_FAIL, "the index cannot be read");
+	open_or_die(r, g, exact);
 	int i, p;
 	graph_port_or_die(g, argv[optind], &i, &p);
-	if (g->v[i].end[p].inst < 0)
-		errx(EX_REM_FALSE, "hwinst/%s:%s is not connected", g->v[i].name,
-		     g->v[i].set->p[p].name);
-	if (down < 0) {
-		const char *d = g->v[i].set->p[p].direction;
-		down = d && !strcmp(d, "provider");
+	if (pgraph_end(g, i, p).inst < 0)
+		errx(EX_REM_FALSE, "hwinst/%s:%s is not connected", pgraph_name(g, i), pname_of(g, i, p));
+	if (down < 0) { /* the port's own direction decides */
+		struct pgport x;
+		pgraph_port_info(g, i, p, &x);
+		down = x.direction && !strcmp(x.direction, "provider");
 	}
 	pgraph_trace(g, i, p, down, print_hop, NULL);
 	return 0;
+}
+
+/* Edges come sorted: a pair of instances joined in several resources is
+ * printed once, unless as dot. */
+struct graph_out {
+	struct buf b;
+	int dot, last_from, last_to;
+};
+
+static void
+print_edge(const struct pgraph *g, int from, int to, const char *resource, void *arg)
+{
+	struct graph_out *o = arg;
+	if (o->dot)
+		buf_printf(&o->b, "\t\"hwinst/%s\" -> \"hwinst/%s\" [label=\"%s\"];\n",
+			   pgraph_name(g, from), pgraph_name(g, to), resource);
+	else if (from != o->last_from || to != o->last_to) {
+		buf_adds(&o->b, "hwinst/");
+		buf_adds(&o->b, pgraph_name(g, from));
+		buf_adds(&o->b, "\thwinst/");
+		buf_adds(&o->b, pgraph_name(g, to));
+		buf_addc(&o->b, rs);
+	}
+	o->last_from = from;
+	o->last_to = to;
+	if (o->b.len >= 65536) {
+		fwrite(o->b.s, 1, o->b.len, stdout);
+		buf_reset(&o->b);
+	}
 }
 
 static int
 cmd_graph(struct rem *r, struct pgraph *g, int argc, char **argv)
 {
 	(void)r;
-	int c, dot = 0;
+	int c;
+	struct graph_out o = { { 0 }, 0, -1, -1 };
 	const char *res = NULL;
 	optind = 0;
 	while ((c = getopt(argc, argv, "T:r:")) != -1)
@@ -304,28 +347,21 @@ cmd_graph(struct rem *r, struct pgraph *g, int argc, char **argv)
 		case 'T':
 			if (strcmp(optarg, "dot"))
 				errx(EX_REM_USAGE, "-T %s: the only format is dot", optarg);
-			dot = 1;
+			o.dot = 1;
 			break;
 		case 'r': res = optarg; break;
 		default: usage_exit(USAGE);
 		}
 	if (argc != optind)
 		usage_exit(USAGE);
-	struct pgedge *e;
-	int n = pgraph_edges(g, res, &e);
-	if (dot)
-		printf("digraph ports {\n");
-	for (int i = 0; i < n; i++) {
-		const char *from = g->v[e[i].from].name, *to = g->v[e[i].to].name;
-		if (dot)
-			printf("\t\"hwinst/%s\" -> \"hwinst/%s\" [label=\"%s\"];\n", from, to,
-			       e[i].resource);
-		else if (!i || e[i - 1].from != e[i].from || e[i - 1].to != e[i].to)
-			printf("hwinst/%s\thwinst/%s%c", from, to, rs);
-	}
-	if (dot)
-		printf("}\n");
-	free(e);
+	if (o.dot)
+		buf_adds(&o.b, "digraph ports {\n");
+	int n = pgraph_edges(g, res, print_edge, &o);
+	if (o.dot)
+		buf_adds(&o.b, "}\n");
+	if (o.b.len)
+		fwrite(o.b.s, 1, o.b.len, stdout);
+	buf_free(&o.b);
 	return n ? 0 : EX_REM_FALSE;
 }
 
@@ -333,14 +369,21 @@ cmd_graph(struct rem *r, struct pgraph *g, int argc, char **argv)
 static void
 add_degraded(const struct pgraph *g, int inst, const char *resource, void *arg)
 {
-	buf_printf(arg, "hwinst/%s\tdegraded\t%s%c", g->v[inst].name, resource, rs);
+	buf_printf(arg, "hwinst/%s\tdegraded\t%s%c", pgraph_name(g, inst), resource, rs);
 }
 
 static int
 cmd_impact(struct rem *r, struct pgraph *g, int argc, char **argv)
 {
+	int c, exact = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "x", exact_opt, NULL)) != -1)
+		switch (c) {
+		case 'x': exact = 1; break;
+		default: usage_exit(USAGE);
+		}
 	struct refin in;
-	refin_init(&in, argc - 1, argv + 1, nul);
+	refin_init(&in, argc - optind, argv + optind, nul);
 	char **lost = xcalloc(1, sizeof *lost);
 	int nlost = 0, rc = 0, n = 0;
 	for (const char *s; (s = refin_next(&in));) {
@@ -348,18 +391,7 @@ cmd_impact(struct rem *r, struct pgraph *g, int argc, char **argv)
 		lost[nlost++] = xstrdup(s);
 		lost[nlost] = NULL;
 	}
-	/* what the lost instances feed, and what else feeds that */
-	char **start = xcalloc((size_t)nlost + 1, sizeof *start);
-	int nstart = 0;
-	for (int k = 0; k < nlost; k++) {
-		char name[REM_NAME_MAX + 1];
-		const char *why;
-		if (pg_inst_arg(lost[k], name, sizeof name, &why) == 0)
-			start[nstart++] = xstrdup(name);
-	}
-	if (pgraph_load_around(r, r->site, g, start, nstart, 0, 1, 1) < 0)
-		errx(EX_REM_FAIL, "the index cannot be read");
-	free_list(start);
+	open_or_die(r, g, exact);
 	char *down = xcalloc((size_t)g->n + 1, 1);
 	for (int k = 0; k < nlost; k++) {
 		int i = graph_inst(g, lost[k], &rc);
@@ -371,7 +403,7 @@ cmd_impact(struct rem *r, struct pgraph *g, int argc, char **argv)
 	pgraph_impact(g, down, add_degraded, &deg);
 	for (int i = 0; i < g->n; i++)
 		if (down[i] == 2) {
-			printf("hwinst/%s\tdown%c", g->v[i].name, rs);
+			printf("hwinst/%s\tdown%c", pgraph_name(g, i), rs);
 			n++;
 		}
 	if (deg.len) {
@@ -407,7 +439,7 @@ cmd_free(struct rem *r, struct pgraph *g, int argc, char **argv)
 	struct smap below = { 0 };
 	long total = 0;
 	for (int i = 0; i < g->n; i++) {
-		const char *l = g->v[i].location;
+		const char *l = pgraph_location(g, i);
 		if (!l)
 			continue;
 		void **slot = smap_slot(&below, l);
@@ -425,12 +457,25 @@ cmd_free(struct rem *r, struct pgraph *g, int argc, char **argv)
 		int all, nfree = pgraph_free_ports(g, i, argv[2], &all);
 		if (!all)
 			continue;
-		printf("hwinst/%s\t%d free%c", g->v[i].name, nfree, rs);
+		printf("hwinst/%s\t%d free%c", pgraph_name(g, i), nfree, rs);
 		total += nfree;
 	}
 	smap_free(&below, NULL);
 	printf("total\t%ld%c", total, rs);
 	return total ? 0 : EX_REM_FALSE;
+}
+
+/* A provider port of a power-* resource without a pass partner: its
+ * resource, else NULL. */
+static const char *
+power_port(const struct pgraph *g, int i, int p, const char *want)
+{
+	struct pgport x;
+	if (!pgraph_port_info(g, i, p, &x) || pgraph_partner(g, i, p) >= 0 || !x.direction ||
+	    strcmp(x.direction, "provider") || !x.resource || strncmp(x.resource, "power-", 6) ||
+	    (want && strcmp(x.resource, want)))
+		return NULL;
+	return x.resource;
 }
 
 static int
@@ -442,59 +487,53 @@ cmd_power(struct rem *r, struct pgraph *g, int argc, char **argv)
 	int rc = 0, i = graph_inst(g, argv[1], &rc);
 	if (i < 0)
 		return rc;
-	const struct pgnode *v = &g->v[i];
-	if (!v->set)
-		errx(EX_REM_FALSE, "hwinst/%s: its set does not exist", v->name);
+	const char *name = pgraph_name(g, i);
+	if (!pgraph_set_name(g, i))
+		errx(EX_REM_FALSE, "hwinst/%s: its set does not exist", name);
 	/* each power resource it provides, in the order of its ports */
-	int nres = 0;
-	for (int p = 0; p < v->set->np; p++) {
-		const struct hwport *x = &v->set->p[p];
-		if (v->pass[p] >= 0 || !x->direction || strcmp(x->direction, "provider") ||
-		    !x->resource || strncmp(x->resource, "power-", 6))
+	int nres = 0, np = pgraph_nports(g, i);
+	for (int p = 0; p < np; p++) {
+		const char *res = power_port(g, i, p, NULL);
+		if (!res)
 			continue;
 		int seen = 0;
 		for (int q = 0; q < p && !seen; q++)
-			seen = v->pass[q] < 0 && v->set->p[q].direction &&
-			       !strcmp(v->set->p[q].direction, "provider") && v->set->p[q].resource &&
-			       !strcmp(v->set->p[q].resource, x->resource);
+			seen = power_port(g, i, q, res) != NULL;
 		if (seen)
 			continue;
 		nres++;
-		double load = pgraph_load_of(g, i, x->resource), cap = pgraph_capacity(g, i, x->resource);
-		printf("hwinst/%s\t%.0f W\t%.0f W\t", v->name, load, cap);
+		double load = pgraph_load_of(g, i, res), cap = pgraph_capacity(g, i, res);
+		printf("hwinst/%s\t%.0f W\t%.0f W\t", name, load, cap);
 		if (cap > 0)
 			printf("%.1f%%", 100 * load / cap);
 		else
 			printf("-");
-		printf("\t%s%c", x->resource, rs);
+		printf("\t%s%c", res, rs);
 		if (cap > 0 && load > cap) {
-			warnx("hwinst/%s: %s load %.0f W exceeds its capacity %.0f W", v->name,
-			      x->resource, load, cap);
+			warnx("hwinst/%s: %s load %.0f W exceeds its capacity %.0f W", name, res, load, cap);
 			rc = EX_REM_FALSE;
 		}
-		for (int q = p; q < v->set->np; q++) {
-			const struct hwport *y = &v->set->p[q];
+		for (int q = p; q < np; q++) {
 			int fi, fp;
-			if (v->pass[q] >= 0 || !y->direction || strcmp(y->direction, "provider") ||
-			    !y->resource || strcmp(y->resource, x->resource))
+			if (!power_port(g, i, q, res))
 				continue;
 			double w = pgraph_port_load(g, i, q, &fi, &fp);
 			if (fi < 0)
 				continue;
-			printf("hwinst/%s:%s\thwinst/%s:%s\t%.0f W%c", v->name, y->name, g->v[fi].name,
-			       g->v[fi].set->p[fp].name, w, rs);
+			printf("hwinst/%s:%s\thwinst/%s:%s\t%.0f W%c", name, pname_of(g, i, q),
+			       pgraph_name(g, fi), pname_of(g, fi, fp), w, rs);
 		}
 	}
 	if (!nres)
 		errx(EX_REM_USAGE, "hwinst/%s provides no power (no provider port of a power-* "
-				   "resource)", v->name);
+				   "resource)", name);
 	return rc;
 }
 
 static const struct {
 	const char *name;
 	int (*fn)(struct rem *, struct pgraph *, int, char **);
-	int graph; /* 1: loads the whole port graph first; 2: loads what it needs */
+	int graph; /* 1: opens the port graph first, exact; 2: opens it itself */
 } subs[] = {
 	{ "ls", cmd_ls, 0 },
 	{ "connect", cmd_connect, 0 },
@@ -529,8 +568,8 @@ main(int argc, char **argv)
 	if (rem_open(&r, root, site) < 0)
 		return EX_REM_USAGE;
 	struct pgraph g = { 0 };
-	if (subs[k].graph == 1 && pgraph_load(&r, r.site, &g) < 0)
-		errx(EX_REM_FAIL, "the index cannot be read");
+	if (subs[k].graph == 1)
+		open_or_die(&r, &g, 1);
 	int rc = subs[k].fn(&r, subs[k].graph ? &g : NULL, argc, argv);
 	pgraph_free(&g);
 	rem_close(&r);

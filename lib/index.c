@@ -10,6 +10,14 @@
  *   o:SITE/KIND/NAME  object record (text, see put_record)
  *   r:SITE/KIND/NAME  referrers, "kind/name\n" each
  *   d:SITE/KIND       the kind folder's mtime at the last full refresh
+ *   c:SITE/KIND       a change counter of the kind (16 hex digits): moves
+ *                     whenever an o: record of the kind is added, deleted
+ *                     or changes its content, in the same transaction;
+ *                     it starts at a random value, so that no counter
+ *                     repeats across rebuilds.  What is derived from the
+ *                     records of some kinds records their counters and is
+ *                     valid while they hold: var/portgraph/SITE, the port
+ *                     graph snapshot of portgraph.c (hwinst and hwset)
  *   m:version         format of this index
  *
  * Before a command answers about an object it stats the object's file and
@@ -29,13 +37,14 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <tdb.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "rem.h"
 
-#define INDEX_VERSION "1"
+#define INDEX_VERSION "2"
 
 struct rec {
 	int64_t size, ms, mns, ino, cs, cns;
@@ -102,44 +111,54 @@ okey(const char *site, const char *kind, const char *name)
 	return xasprintf("o:%s/%s/%s", site, kind, name);
 }
 
-static int
-parse_rec(const TDB_DATA *v, struct rec *r)
+/* The first line of a record: "1 size ms mns ino cs cns hash racy bad",
+ * read by hand (sscanf was an eighth of the time of a listing).  Returns
+ * where the next line starts, or NULL. */
+static const char *
+parse_head(const char *p, const char *end, struct rec *r)
 {
-	memset(r, 0, sizeof *r);
-	const char *p = (const char *)v->dptr, *end = p + v->dsize;
 	const char *nl = memchr(p, '\n', (size_t)(end - p));
 	if (!nl)
-		return -1;
+		return NULL;
 	char head[256];
 	size_t hl = (size_t)(nl - p);
 	if (hl >= sizeof head)
-		return -1;
+		return NULL;
 	memcpy(head, p, hl);
 	head[hl] = 0;
-	/* "1 size ms mns ino cs cns hash racy bad", read by hand: sscanf
-	 * was an eighth of the time of a listing */
 	int64_t *num[] = { &r->size, &r->ms, &r->mns, &r->ino, &r->cs, &r->cns };
 	char *q = head, *e;
 	if (q[0] != '1' || q[1] != ' ')
-		return -1;
+		return NULL;
 	q += 2;
 	for (size_t i = 0; i < sizeof num / sizeof num[0]; i++, q = e) {
 		*num[i] = strtoll(q, &e, 10);
 		if (e == q)
-			return -1;
+			return NULL;
 	}
 	r->hash = strtoull(q, &e, 16);
 	if (e == q)
-		return -1;
+		return NULL;
 	q = e;
 	r->racy = (int)strtol(q, &e, 10);
 	if (e == q)
-		return -1;
+		return NULL;
 	q = e;
 	r->bad = (int)strtol(q, &e, 10);
 	if (e == q)
+		return NULL;
+	return nl + 1;
+}
+
+static int
+parse_rec(const TDB_DATA *v, struct rec *r)
+{
+	memset(r, 0, sizeof *r);
+	if (!v->dptr)
 		return -1;
-	p = nl + 1;
+	const char *p = (const char *)v->dptr, *end = p + v->dsize, *nl;
+	if (!(p = parse_head(p, end, r)))
+		return -1;
 	nl = memchr(p, '\n', (size_t)(end - p));
 	if (!nl)
 		return -1;
@@ -281,6 +300,7 @@ struct rops {
 struct rqueue {
 	struct smap lists; /* "r:SITE/KIND/NAME" -> struct rops */
 	long seq;
+	struct smap bumps; /* "c:SITE/KIND" -> how many changes, as a pointer */
 };
 
 static void
@@ -299,6 +319,7 @@ rlist_drop(struct rem *rm)
 	struct rqueue *q = rm->rops;
 	if (q) {
 		smap_free(&q->lists, rops_free);
+		smap_free(&q->bumps, NULL);
 		free(q);
 		rm->rops = NULL;
 	}
@@ -331,6 +352,89 @@ byseq(const void *a, const void *b)
 	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+/* ---- change counters ---- */
+
+/*
+ * A counter starts at a random value: an index built anew never repeats
+ * the counts of the one it replaces, so something derived from the old
+ * one (a port graph snapshot) and stored late cannot pass for fresh.
+ */
+static uint64_t
+counter_seed(void)
+{
+	uint64_t v;
+	if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
+		v = ((uint64_t)time(NULL) << 24) ^ ((uint64_t)getpid() << 8) ^ (uint64_t)clock();
+	return v;
+}
+
+/* 1 with *out when the counter exists, else 0 with *out 0. */
+static int
+counter_read(struct tdb_context *t, const char *key, uint64_t *out)
+{
+	TDB_DATA v = tdb_fetch(t, tkey(key));
+	char b[32], *e;
+	int ok = v.dptr && v.dsize > 0 && v.dsize < sizeof b;
+	*out = 0;
+	if (ok) {
+		memcpy(b, v.dptr, v.dsize);
+		b[v.dsize] = 0;
+		*out = strtoull(b, &e, 16);
+		ok = *e == 0;
+	}
+	free(v.dptr);
+	if (!ok)
+		*out = 0;
+	return ok;
+}
+
+static void
+counter_store(struct tdb_context *t, const char *key, uint64_t v)
+{
+	char b[32];
+	snprintf(b, sizeof b, "%016" PRIx64, v);
+	tdb_store(t, tkey(key), tkey(b), TDB_REPLACE);
+}
+
+/* Count one change of a kind, written with the transaction's end. */
+static void
+counter_bump(struct rem *rm, const char *site, const char *kind)
+{
+	struct rqueue *q = rm->rops;
+	if (!q)
+		q = rm->rops = xcalloc(1, sizeof *q);
+	char *key = xasprintf("c:%s/%s", site, kind);
+	void **slot = smap_slot(&q->bumps, key);
+	free(key);
+	*slot = (void *)((intptr_t)*slot + 1);
+}
+
+static void
+counter_flush(struct rem *rm)
+{
+	struct rqueue *q = rm->rops;
+	for (size_t i = 0; q && i < q->bumps.cap; i++) {
+		if (!q->bumps.keys[i])
+			continue;
+		uint64_t v;
+		if (!counter_read(rm->idx, q->bumps.keys[i], &v))
+			v = counter_seed();
+		counter_store(rm->idx, q->bumps.keys[i], v + (uint64_t)(intptr_t)q->bumps.vals[i]);
+	}
+}
+
+uint64_t
+index_counter(struct rem *rm, const char *site, const char *kind)
+{
+	uint64_t v = 0;
+	if (index_open(rm) == 0 && rm->idx) {
+		char *key = xasprintf("c:%s/%s", site, kind);
+		counter_read(rm->idx, key, &v);
+		free(key);
+	}
+	return v;
+}
+
 /* Write each edited list once: the old names, less those whose last edit
  * removed them, plus those whose last edit added them. */
 static void
@@ -339,6 +443,7 @@ rlist_flush(struct rem *rm)
 	struct rqueue *q = rm->rops;
 	if (!q)
 		return;
+	counter_flush(rm);
 	for (size_t i = 0; i < q->lists.cap; i++) {
 		if (!q->lists.keys[i])
 			continue;
@@ -446,8 +551,10 @@ refresh_one(struct rem *rm, const char *site, const char *kind, const char *name
 		if (have_ok && tx_begin(rm) == 0) {
 			update_rlists(rm, site, who, &have->e, NULL);
 			tdb_delete(rm->idx, tkey(key));
+			counter_bump(rm, site, kind);
 			tx_end(rm);
-		}
+		} else if (have_ok)
+			rm->unstored++;
 		rc = 0;
 		goto out;
 	}
@@ -490,12 +597,16 @@ refresh_one(struct rem *rm, const char *site, const char *kind, const char *name
 		int now_ok = fetch_rec(rm, key, &now);
 		put_record(&b, &nr);
 		update_rlists(rm, site, who, now_ok ? &now.e : NULL, &nr.e);
+		/* the same bytes with a new stat change nothing derived */
+		if (!now_ok || now.hash != nr.hash || now.bad != nr.bad)
+			counter_bump(rm, site, kind);
 		if (now_ok)
 			entry_free(&now.e);
 		tdb_store(rm->idx, tkey(key), (TDB_DATA){ (unsigned char *)b.s, b.len }, TDB_REPLACE);
 		buf_free(&b);
 		tx_end(rm);
-	}
+	} else if (!have_ok || have->hash != nr.hash || have->bad != nr.bad)
+		rm->unstored++;
 	if (out) {
 		*out = nr.e;
 		memset(&nr.e, 0, sizeof nr.e);
@@ -624,6 +735,32 @@ find_gone(struct tdb_context *t, TDB_DATA k, TDB_DATA v, void *arg)
 	return 0;
 }
 
+struct head_ctx {
+	const struct stat *st;
+	int fresh;
+};
+
+static int
+head_cb(TDB_DATA k, TDB_DATA v, void *arg)
+{
+	struct head_ctx *h = arg;
+	struct rec r;
+	(void)k;
+	h->fresh = v.dptr && parse_head((const char *)v.dptr, (const char *)v.dptr + v.dsize, &r) &&
+		   stat_same(&r, h->st) && !r.racy;
+	return 0;
+}
+
+/* Does the record at key hold this stat, not racy?  Reads its first line
+ * only, in place. */
+static int
+rec_fresh(struct rem *rm, const char *key, const struct stat *st)
+{
+	struct head_ctx h = { st, 0 };
+	tdb_parse_record(rm->idx, tkey(key), head_cb, &h);
+	return h.fresh;
+}
+
 static int
 refresh_kind(struct rem *rm, const char *site, const char *kind)
 {
@@ -653,14 +790,29 @@ refresh_kind(struct rem *rm, const char *site, const char *kind)
 		strlcpy(dval, st, sizeof dval);
 		free(st);
 	}
-	int in = tx_begin(rm) == 0;
+	/* Most records are fresh: check each one's first line under one read
+	 * lock (let go now and then for writers), and open the transaction
+	 * only at the first stale one. */
+	int in = 0, tried = 0, locked = !rm->read_locked;
+	if (locked)
+		index_read_lock(rm, 1);
 	for (int i = 0; i < n; i++) {
+		if (locked && !in && i % 1024 == 1023) {
+			index_read_lock(rm, 0);
+			index_read_lock(rm, 1);
+		}
 		struct stat st;
 		char *rel = is_site ? xasprintf("%s/site.yaml", names[i]) : xasprintf("%s.yaml", names[i]);
 		int sr = dfd >= 0 ? fstatat(dfd, rel, &st, 0) : -1;
 		free(rel);
 		const char *s = is_site ? names[i] : site;
 		char *key = okey(s, kind, names[i]);
+		if (sr == 0 && rec_fresh(rm, key, &st)) {
+			free(key);
+			continue;
+		}
+		if (!tried)
+			tried = 1, in = tx_begin(rm) == 0;
 		struct rec have;
 		int have_ok = fetch_rec(rm, key, &have);
 		free(key);
@@ -669,11 +821,15 @@ refresh_kind(struct rem *rm, const char *site, const char *kind)
 		if (have_ok)
 			entry_free(&have.e);
 	}
+	if (locked)
+		index_read_lock(rm, 0);
 	/* Deletions change the folder's mtime: only then look for records whose
 	 * file is gone. */
 	TDB_DATA old = tdb_fetch(rm->idx, tkey(dkey));
 	int dir_same = old.dptr && old.dsize == strlen(dval) && !memcmp(old.dptr, dval, old.dsize);
 	free(old.dptr);
+	if (!dir_same && !tried)
+		tried = 1, in = tx_begin(rm) == 0;
 	if (!dir_same) {
 		struct gone_ctx g = { 0 };
 		char *prefix = is_site ? xstrdup("o:") : xasprintf("o:%s/%s/", site, kind);
@@ -749,15 +905,24 @@ folder_same(struct rem *rm, const char *site, const char *kind)
 	return same;
 }
 
+int
+index_refresh_kind(struct rem *rm, const char *site, const char *kind, int exact)
+{
+	if (index_open(rm) < 0 || !rm->idx)
+		return -1;
+	if (is_fresh(rm, site, kind) || (!exact && folder_same(rm, site, kind)))
+		return 0;
+	return refresh_kind(rm, site, kind);
+}
+
 char **
 index_used_by(struct rem *rm, const char *site, const char *kind, const char *name, int exact)
 {
 	if (index_open(rm) < 0 || !rm->idx)
 		return xcalloc(1, sizeof(char *));
 	for (int i = 0; rem_kinds[i]; i++)
-		if (kind_may_refer(rem_kinds[i], kind) && !is_fresh(rm, site, rem_kinds[i]->name) &&
-		    (exact || !folder_same(rm, site, rem_kinds[i]->name)))
-			refresh_kind(rm, site, rem_kinds[i]->name);
+		if (kind_may_refer(rem_kinds[i], kind))
+			index_refresh_kind(rm, site, rem_kinds[i]->name, exact);
 	char *key = xasprintf("r:%s/%s/%s", site, kind, name);
 	char *target = xasprintf("%s/%s", kind, name);
 	char **list = rlist_read(rm->idx, key, NULL);
@@ -947,6 +1112,10 @@ index_rebuild(struct rem *rm, long *nobjects)
 		close(rfd);
 		for (int i = 0; rem_kinds[i]; i++) {
 			const char *kind = rem_kinds[i]->name;
+			/* fresh counters, unlike any of the index replaced */
+			char *ck = xasprintf("c:%s/%s", *s, kind);
+			counter_store(t, ck, counter_seed());
+			free(ck);
 			if (!strcmp(kind, "site"))
 				continue;
 			char *dir = xasprintf("%s/%s/%s", rm->root, *s, kind);

@@ -286,6 +286,7 @@ struct rem {
 	int nfresh;
 	void *rops;      /* referrer-list edits waiting for the commit (index.c) */
 	int read_locked; /* index_read_lock held */
+	long unstored;   /* changes a read-only index could not record */
 };
 
 /* Find the tree (-R, else REM_ROOT) and the site (-S, else REM_SITE, else
@@ -353,6 +354,12 @@ int index_refresh(struct rem *, const char *site, const char *kind);
  * (rem-ls --cached); each referrer found is still checked against its file. */
 char **index_used_by(struct rem *, const char *site, const char *kind, const char *name,
 		     int exact);
+/* Refresh one kind once per process (see index_used_by for exact).
+ * Returns 0 or -1. */
+int index_refresh_kind(struct rem *, const char *site, const char *kind, int exact);
+/* A kind's change counter: it moves whenever a record of the kind is
+ * added, removed or changes content (c:SITE/KIND); 0 when it has none. */
+uint64_t index_counter(struct rem *, const char *site, const char *kind);
 /* Throw the index away and build it again from the files. */
 int index_rebuild(struct rem *, long *nobjects);
 /* Compare the index with the files without changing it; prints each
@@ -587,37 +594,54 @@ int pg_port_arg(const char *s, char *name, size_t namesz, char *port, size_t por
 /* The other end of a port's cable; inst -1 when the port is free. */
 struct pgend {
 	int inst, port;
-	int stored_here; /* the cable is written in this instance's file */
 };
-struct pgnode {
-	char *name, *location; /* name first: find_named */
-	const struct hwset *set; /* NULL when its set is missing: no ports */
-	struct pgend *end;       /* one per port of the set */
-	int *pass;               /* each port's pass partner (symmetric), or -1 */
-};
-/* Every instance of a site, sorted by name; ports are indexes into the
- * set's list.  Cables rem-check would refuse are left out. */
+/*
+ * Every instance of a site, sorted by name (0 .. n - 1); ports are indexes
+ * into the list of the instance's set.  Cables rem-check would refuse are
+ * left out.  The graph is a view of the site's snapshot, var/portgraph/
+ * SITE, read in place: use the functions below, not the fields.
+ */
 struct pgraph {
-	struct pgnode *v;
 	int n;
-	int nports;
+	/* portgraph.c's */
+	const void *sets, *ports, *nodes;
+	const struct pgend *ends;
+	const int *feed, *ustart, *users;
+	const char *works, *str;
+	uint32_t nsets, nends, nusers, nstr;
+	uint64_t counts[2];
+	void *map, *mem;
+	size_t maplen;
 };
-/* Refresh the kind hwinst once and read every instance from the index. */
-int pgraph_load(struct rem *, const char *site, struct pgraph *);
-/* Only the instances around start: upstream of it (up), fed by it (down),
- * and with boundary the direct feeders of those fed (for an impact).  A
- * question about one instance reads its neighbourhood, not the site. */
-int pgraph_load_around(struct rem *, const char *site, struct pgraph *, char **start, int nstart,
-		       int up, int down, int boundary);
-/* Only the instances a trace from name:port meets (down: towards what it
- * feeds, else towards what feeds it). */
-int pgraph_load_trace(struct rem *, const char *site, struct pgraph *, const char *name,
-		      const char *port, int down);
+/* Open the port graph of a site.  The kinds hwinst and hwset are first
+ * refreshed, exact: every file stat'ed; else only a kind whose folder
+ * changed since its last full refresh (as rem-ls --used-by --cached).
+ * The snapshot is used while the index's change counters of both kinds
+ * are those it was made at; else it is made anew from the index (the
+ * kinds then refreshed exactly) and written for the next command, unless
+ * var/ is read-only.  -1 when the index cannot be read. */
+int pgraph_open(struct rem *, const char *site, struct pgraph *, int exact);
+/* Make a site's snapshot now if it is stale (rem-index); 0 or -1. */
+int pgraph_snapshot(struct rem *, const char *site);
 void pgraph_free(struct pgraph *);
+/* An instance's name, location (NULL: none), set (NULL: it is missing,
+ * and the instance has no ports) and number of ports. */
+const char *pgraph_name(const struct pgraph *, int inst);
+const char *pgraph_location(const struct pgraph *, int inst);
+const char *pgraph_set_name(const struct pgraph *, int inst);
+int pgraph_nports(const struct pgraph *, int inst);
 /* An instance's index, or -1; a port's index in its set, or -1. */
 int pgraph_find(const struct pgraph *, const char *name);
 int pgraph_port(const struct pgraph *, int inst, const char *port);
-const struct hwport *pgraph_hwport(const struct pgraph *, int inst, int port);
+/* What the set says of a port: 1, or 0 when there is no such port. */
+struct pgport {
+	const char *name, *media, *direction, *resource; /* NULL: not given */
+	double watts; /* watts, or amps x volts */
+};
+int pgraph_port_info(const struct pgraph *, int inst, int port, struct pgport *);
+/* The far end of a port's cable; a port's pass partner, or -1. */
+struct pgend pgraph_end(const struct pgraph *, int inst, int port);
+int pgraph_partner(const struct pgraph *, int inst, int port);
 /* Inside one instance: the ports that feed port (its pass partner, else,
  * for a provider, the consumer ports of its resource without a partner),
  * and those it feeds (its partner, else, for a consumer, the provider
@@ -636,13 +660,11 @@ int pgraph_follow(const struct pgraph *, int inst, int port, int *fi, int *fp,
 typedef void (*pg_hop_fn)(const struct pgraph *, int depth, int inst, int port, int peer,
 			  int peer_port, void *);
 void pgraph_trace(const struct pgraph *, int inst, int port, int down, pg_hop_fn, void *);
-/* The provider -> consumer edges between instances, of one resource (NULL:
- * all), sorted by provider, consumer and resource, without repeats. */
-struct pgedge {
-	int from, to;
-	const char *resource;
-};
-int pgraph_edges(const struct pgraph *, const char *resource, struct pgedge **);
+/* Call fn for each provider -> consumer edge between instances, of one
+ * resource (NULL: all), sorted by provider, consumer and resource, each
+ * once; returns how many. */
+typedef void (*pg_edge_fn)(const struct pgraph *, int from, int to, const char *resource, void *);
+int pgraph_edges(const struct pgraph *, const char *resource, pg_edge_fn, void *);
 /* down[] marks the instances lost (non-zero); pgraph_impact marks 2 those
  * that worked before and do not after, having lost every feed of some
  * resource, transitively (a ring that only feeds itself goes down too),

@@ -473,7 +473,7 @@ ring() {
 	assert_failure 1
 	run rem-port trace db1
 	assert_failure 2
-	run rem-port trace -x db1:power1
+	run rem-port trace -q db1:power1
 	assert_failure 2
 	run rem-port trace db1:power1 db1:power2
 	assert_failure 2
@@ -649,6 +649,188 @@ hwinst/web2\tdegraded\tpower-220'
 	run sh -c 'printf "location/fra1\n" | rem-port impact'
 	assert_failure 2
 	assert_output --partial "not a hardware instance"
+}
+
+# ---- the snapshot ----
+
+# snap: the port graph snapshot of the test site.
+snap() { echo "$REM_ROOT/var/portgraph/main"; }
+
+@test "rem-port answers from a snapshot of the port graph, made once and used again" {
+	acme
+	[ ! -e "$(snap)" ]
+	run rem-port impact pdu-a1-a
+	assert_success
+	first=$output
+	[ -s "$(snap)" ]
+	ino=$(stat -c %i "$(snap)")
+	run rem-port impact pdu-a1-a
+	assert_success
+	assert_output "$first"
+	run rem-port graph
+	assert_success
+	run rem-port trace db1:power1
+	assert_success
+	run rem-port power ups-a1
+	assert_success
+	# nothing changed: none of them made it again
+	[ "$(stat -c %i "$(snap)")" = "$ino" ]
+}
+
+@test "rem-port makes the snapshot anew after connect, disconnect and rem-put" {
+	acme
+	printf 'set: hwset/r640\n' >"$(f db3)"
+	run rem-port impact pdu-a1-a
+	refute_output --partial db3
+	run rem-port connect pdu-a1-a:outlet7 db3:power1
+	assert_success
+	run rem-port impact pdu-a1-a
+	assert_line $'hwinst/db3\tdown'
+	run rem-port trace db3:power1
+	assert_line --index 0 $'1\thwinst/db3:power1\thwinst/pdu-a1-a:outlet7'
+	run rem-port disconnect db3:power1
+	assert_success
+	run rem-port impact pdu-a1-a
+	refute_output --partial db3
+	run rem-put hwinst/db3 links.power2=hwinst/pdu-a1-a:outlet8
+	assert_success
+	run rem-port impact pdu-a1-a
+	assert_line $'hwinst/db3\tdown'
+	run rem-port graph -r power-220
+	assert_line $'hwinst/pdu-a1-a\thwinst/db3'
+}
+
+@test "rem-port impact and trace see a file renamed into hwinst/, new or in place of another" {
+	acme
+	run rem-port impact pdu-a1-a
+	refute_output --partial db3
+	printf 'set: hwset/r640\nlinks:\n  power1: hwinst/pdu-a1-a:outlet7\n' >"$T/db3.yaml"
+	mv "$T/db3.yaml" "$(f db3)"
+	run rem-port impact pdu-a1-a
+	assert_line $'hwinst/db3\tdown'
+	sed 's/outlet3/outlet9/' "$(f db1)" >"$T/db1.yaml"
+	mv "$T/db1.yaml" "$(f db1)"
+	run rem-port trace db1:power1
+	assert_line --index 0 $'1\thwinst/db1:power1\thwinst/pdu-a1-a:outlet9'
+	rm "$(f db3)"
+	run rem-port impact pdu-a1-a
+	refute_output --partial db3
+}
+
+@test "rem-port sees a file edited in place at once in graph, and in impact and trace with --exact" {
+	acme
+	run rem-port trace db1:power1
+	assert_line --index 0 $'1\thwinst/db1:power1\thwinst/pdu-a1-a:outlet3'
+	# the same file, the folder untouched: impact and trace trust the
+	# folder (rem-ls --cached) and do not see it yet
+	sed 's/outlet3/outlet9/' "$(f db1)" >"$T/db1.yaml"
+	cat "$T/db1.yaml" >"$(f db1)"
+	run rem-port trace db1:power1
+	assert_line --index 0 $'1\thwinst/db1:power1\thwinst/pdu-a1-a:outlet3'
+	run rem-port trace --exact db1:power1
+	assert_success
+	assert_line --index 0 $'1\thwinst/db1:power1\thwinst/pdu-a1-a:outlet9'
+	# and the snapshot is the new one for everyone
+	run rem-port trace db1:power1
+	assert_line --index 0 $'1\thwinst/db1:power1\thwinst/pdu-a1-a:outlet9'
+	cp "$(f db2)" "$T/db2.yaml"
+	grep -v power2 "$T/db2.yaml" >"$(f db2)"
+	run rem-port impact pdu-a1-b
+	assert_line $'hwinst/db2\tdegraded\tpower-220'
+	run rem-port impact -x pdu-a1-b
+	assert_success
+	refute_output --partial db2
+	cat "$T/db2.yaml" >"$(f db2)"
+	run rem-port graph -r power-220
+	assert_line $'hwinst/pdu-a1-b\thwinst/db2'
+	run rem-port impact -q pdu-a1-a
+	assert_failure 2
+}
+
+@test "rem-port impact of the top of a chain whose names run backwards takes all of it down" {
+	mk hwset src <<-'X'
+	ports:
+	  - {name: out, media: lc, direction: provider, resource: network}
+	X
+	mk hwset box <<-'X'
+	ports:
+	  - {name: in, media: lc, direction: consumer, resource: network}
+	  - {name: out, media: lc, direction: provider, resource: network}
+	X
+	mk hwinst z <<<'set: hwset/src'
+	printf 'set: hwset/box\nlinks:\n  in: hwinst/z:out\n' | mk hwinst c8
+	for i in 7 6 5 4 3 2 1; do
+		printf 'set: hwset/box\nlinks:\n  in: hwinst/c%d:out\n' $((i + 1)) | mk hwinst c$i
+	done
+	run rem-port impact z
+	assert_success
+	assert_output $'hwinst/c1\tdown\nhwinst/c2\tdown\nhwinst/c3\tdown\nhwinst/c4\tdown
+hwinst/c5\tdown\nhwinst/c6\tdown\nhwinst/c7\tdown\nhwinst/c8\tdown'
+	run rem-port impact c5
+	assert_output $'hwinst/c1\tdown\nhwinst/c2\tdown\nhwinst/c3\tdown\nhwinst/c4\tdown'
+	run rem-port impact c1
+	assert_failure 1
+}
+
+@test "rem-port impact: a ring nothing feeds never worked, and one fed from two sides is only degraded" {
+	acme
+	ring
+	rem-port disconnect r1:in2
+	# r1 and r2 feed only each other: neither works, so nothing goes down
+	run rem-port impact r1
+	assert_failure 1
+	assert_output ""
+	run rem-port impact router1
+	refute_output --partial $'hwinst/r'
+	rem-port connect router1:down3 r1:in2
+	run rem-port impact router1
+	assert_line $'hwinst/r1\tdown'
+	assert_line $'hwinst/r2\tdown'
+	rem-port connect router1:down4 r2:in2
+	run rem-port impact router1
+	assert_line $'hwinst/r1\tdown'
+	assert_line $'hwinst/r2\tdown'
+	rem-port disconnect r2:in2
+	rem-port connect transit-fra1:handoff3 r2:in2
+	run rem-port impact router1
+	assert_success
+	assert_line $'hwinst/r1\tdegraded\tnetwork'
+	refute_line --partial $'hwinst/r1\tdown'
+	refute_line --partial 'hwinst/r2'
+}
+
+@test "rem-port makes a damaged or foreign snapshot anew" {
+	acme
+	run rem-port impact utility-fra1
+	first=$output
+	printf 'not a snapshot\n' >"$(snap)"
+	run rem-port impact utility-fra1
+	assert_success
+	assert_output "$first"
+	truncate -s 200 "$(snap)"
+	run rem-port impact utility-fra1
+	assert_output "$first"
+	: >"$(snap)"
+	run rem-port graph
+	assert_success
+	[ -s "$(snap)" ]
+}
+
+@test "rem index makes the snapshot of a site with hardware, and so does a rebuild" {
+	run rem-index
+	assert_success
+	[ ! -e "$(snap)" ]
+	acme
+	run rem-index
+	assert_success
+	[ -s "$(snap)" ]
+	rm "$(snap)"
+	run rem-index --rebuild
+	assert_success
+	[ -s "$(snap)" ]
+	ino=$(stat -c %i "$(snap)")
+	run rem-index
+	[ "$(stat -c %i "$(snap)")" = "$ino" ]
 }
 
 # ---- free ----
