@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <err.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +82,8 @@ why_failed(const char *fn, const struct run *r)
 {
 	char eb[512];
 	last_err(r, eb, sizeof eb);
-	char *what = r->timed_out ? xasprintf("%s timed out after %g s and was killed", fn, r->timeout)
+	char *what = r->cancelled ? xasprintf("%s was stopped: rem-mv was interrupted", fn)
+		     : r->timed_out ? xasprintf("%s timed out after %g s and was killed", fn, r->timeout)
 		     : r->status < 0  ? xasprintf("%s could not run", fn)
 		     : r->status > 128 ? xasprintf("%s was killed by signal %d", fn, r->status - 128)
 				       : xasprintf("%s failed (exit %d)", fn, r->status);
@@ -213,9 +215,9 @@ call(const struct mjob *j, const char *fn, char **argv, int kv, struct mstate *m
 		}
 	for (int i = 0; i < r->nbad; i++)
 		say(2, j->name, "%s printed a line that is not 'key value': %s", fn, r->bad[i]);
-	if (r->status != 0) {
+	if (r->status != 0 || r->cancelled) {
 		*why = why_failed(fn, r);
-		return r->timed_out ? 124 : EX_REM_FAIL;
+		return r->cancelled ? 130 : r->timed_out ? 124 : EX_REM_FAIL;
 	}
 	return 0;
 }
@@ -282,7 +284,7 @@ lifecycle(int i, void *arg)
 		run_free(&r);
 		char *p;
 		double d;
-		if (!rc && mjob_function(&R, R.site, j, "start", &p, &d)) {
+		if (!rc && !run_cancel && mjob_function(&R, R.site, j, "start", &p, &d)) {
 			free(p);
 			rc = call(j, "start", NULL, 1, &m, NULL, &r, &why);
 			run_free(&r);
@@ -878,11 +880,27 @@ cmd_promote(int argc, char **argv)
 	return rc;
 }
 
+/* Interrupted (^C, kill): the functions running are stopped by the
+ * runner, their machines recorded as failed, and no more are begun. */
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	run_cancel = 1;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *root = NULL, *site = NULL;
 	int c;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	while ((c = getopt(argc, argv, "+R:S:j:t:a0")) != -1)
 		switch (c) {
 		case 'R': root = optarg; break;

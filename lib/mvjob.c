@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,17 +296,41 @@ remove_tree(const char *path)
 
 /* ---- many machines at once ---- */
 
+static void
+on_chld(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * Signals are held but for the wait itself (ppoll), so one that comes
+ * at any moment is seen: an interrupted caller (run_cancel set by its
+ * handler) passes SIGTERM on to the children at work, whose runner then
+ * stops their functions, and begins no more.
+ */
 int
 par_each(int n, int par, int (*fn)(int i, void *arg), void *arg)
 {
 	if (par < 1)
 		par = 1;
-	int worst = 0, running = 0, next = 0;
+	int worst = 0, running = 0, next = 0, forwarded = 0;
 	pid_t *pids = xcalloc((size_t)n + 1, sizeof *pids);
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	struct sigaction sa, oldchld;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_chld;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, &oldchld);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	fflush(stdout);
 	fflush(stderr);
 	while (next < n || running > 0) {
-		while (next < n && running < par) {
+		while (next < n && running < par && !run_cancel) {
 			pid_t p = fork();
 			if (p < 0) {
 				warn("fork");
@@ -316,6 +341,8 @@ par_each(int n, int par, int (*fn)(int i, void *arg), void *arg)
 				continue;
 			}
 			if (p == 0) {
+				sigaction(SIGCHLD, &oldchld, NULL);
+				sigprocmask(SIG_SETMASK, &old, NULL);
 				int st = fn(next, arg);
 				fflush(stdout);
 				fflush(stderr);
@@ -326,8 +353,18 @@ par_each(int n, int par, int (*fn)(int i, void *arg), void *arg)
 		}
 		if (!running)
 			break;
+		if (run_cancel && !forwarded) {
+			for (int i = 0; i < next; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGTERM);
+			forwarded = 1;
+		}
 		int ws;
-		pid_t p = waitpid(-1, &ws, 0);
+		pid_t p = waitpid(-1, &ws, WNOHANG);
+		if (p == 0) {
+			ppoll(NULL, 0, NULL, &old); /* until a signal */
+			continue;
+		}
 		if (p < 0) {
 			if (errno == EINTR)
 				continue;
@@ -338,11 +375,16 @@ par_each(int n, int par, int (*fn)(int i, void *arg), void *arg)
 			;
 		if (i == next)
 			continue; /* not one of ours */
+		pids[i] = 0;
 		running--;
 		int st = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 		if (st > worst)
 			worst = st;
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	sigaction(SIGCHLD, &oldchld, NULL);
 	free(pids);
+	if (run_cancel && next < n && worst < 130)
+		worst = 130; /* machines left undone */
 	return worst;
 }

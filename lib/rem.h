@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <time.h>
 
 /* Exit statuses, the same for every command (see rem(7)). */
@@ -737,6 +738,8 @@ struct run {
 				 (error and err say why) */
 	int timed_out;        /* the timeout passed and the group was signalled
 				 (status is then what the script returned) */
+	int cancelled;        /* run_cancel was set meanwhile and the group
+				 was signalled as at a timeout */
 	int error;            /* with status -1: the errno of what failed */
 	double seconds;       /* wall time, on the monotonic clock */
 	struct run_kv *kvs;   /* with kv: the pairs, in order */
@@ -757,6 +760,11 @@ struct run {
  * without a root: neither).  The caller must not ignore SIGCHLD nor reap
  * children it did not start. */
 int run_script(struct rem *rm, struct run *r);
+/* Set from a signal handler (SIGINT, SIGTERM...) of the caller: the script
+ * running, and any started while it stays set, get SIGTERM and after the
+ * grace SIGKILL, as at a timeout, so an interrupted caller leaves nothing
+ * running.  The handler must not use SA_RESTART-only waits. */
+extern volatile sig_atomic_t run_cancel;
 /* The last value of key among r->kvs, or NULL. */
 const char *run_value(const struct run *r, const char *key);
 /* Free the output of a run and zero it; the input is the caller's. */

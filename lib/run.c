@@ -911,13 +911,18 @@ spawn(struct ctx *c, struct rem *rm, char **argv, char **envp, const char *shown
 	return 0;
 }
 
+volatile sig_atomic_t run_cancel;
+
 static void
 send_group(struct ctx *c, int sig)
 {
 	kill(c->target, sig);
 	if (sig == SIGTERM) {
 		kill(c->target, SIGCONT); /* a stopped one too */
-		if (log_begin(&c->L, "timeout")) {
+		if (c->r->cancelled && log_begin(&c->L, "cancelled")) {
+			buf_adds(&c->L.b, " signal=TERM");
+			log_end(&c->L);
+		} else if (!c->r->cancelled && log_begin(&c->L, "timeout")) {
 			buf_printf(&c->L.b, " after=%g signal=TERM", c->r->timeout);
 			log_end(&c->L);
 		}
@@ -983,6 +988,12 @@ watch(struct ctx *c)
 	for (;;) {
 		double now = mono();
 		if (!exited) {
+			if (run_cancel && !termed) {
+				r->cancelled = 1;
+				send_group(c, SIGTERM);
+				termed = 1;
+				kill_at = now + grace;
+			}
 			if (deadline && !termed && now >= deadline) {
 				send_group(c, SIGTERM);
 				termed = r->timed_out = 1;
@@ -1109,6 +1120,7 @@ run_script(struct rem *rm, struct run *r)
 	run_free(r);
 	r->status = -1;
 	r->timed_out = 0;
+	r->cancelled = 0;
 	r->error = 0;
 	r->seconds = 0;
 	make_id(r->id);

@@ -444,3 +444,28 @@ machine() { # machine NAME [extra yaml line]
 	run rem-rm machine/m1
 	assert_success
 }
+
+@test "an interrupted rem-mv stops the functions it runs and records the machines failed" {
+	base
+	machine m1 'env: {FAKE_HANG: "1"}'
+	machine m2
+	rem-mv -j 1 create m1 m2 >"$T/out" 2>&1 &
+	pid=$!
+	f="$REM_ROOT/var/machine/main/m1/hang.pid"
+	for _ in $(seq 1 200); do [ -s "$f" ] && break; sleep 0.05; done
+	[ -s "$f" ]
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 130
+	run cat "$T/out"
+	assert_output --partial "create was stopped: rem-mv was interrupted"
+	hang=$(cat "$f")
+	for _ in $(seq 1 100); do kill -0 "$hang" 2>/dev/null || break; sleep 0.05; done
+	run kill -0 "$hang"
+	assert_failure
+	run rem-mv ls m1 m2
+	assert_line --partial $'machine/m1\tfailed'
+	assert_line --partial $'machine/m2\trequested'
+	grep -q 'cancelled object=machine/m1 function=create' "$REM_ROOT/var/log/rem.log"
+}
