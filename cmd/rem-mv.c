@@ -241,6 +241,22 @@ show(const char *name, const struct mstate *m, const char *note)
 	buf_free(&b);
 }
 
+/* A machine made by one megavisor is run by that one until rem-mv
+ * migrate moves its instance: another may not find what it made. */
+static int
+made_by_other(const struct mjob *j, const struct mstate *m)
+{
+	if (!m->megavisor || !strcmp(m->state, "requested") || !strcmp(m->state, "destroyed"))
+		return 0;
+	size_t n = strcspn(m->megavisor, " ");
+	if (n == strlen(j->megavisor) && !strncmp(m->megavisor, j->megavisor, n))
+		return 0;
+	say(2, j->name, "it was made by megavisor/%.*s, but mvinst/%s now names megavisor/%s: "
+	    "put it back, or move it with rem-mv migrate", (int)n, m->megavisor, j->mvinst,
+	    j->megavisor);
+	return 1;
+}
+
 /* Lifecycle: one machine, in its own process. */
 static int
 lifecycle(int i, void *arg)
@@ -251,15 +267,24 @@ lifecycle(int i, void *arg)
 		return t->bad[i];
 	struct mjob *j = &t->j[i];
 	int lk = mjob_lock(&R, R.site, name, 1);
-	if (lk == -2) {
-		say(2, name, "busy: another rem-mv is working on it");
+	if (lk < 0) {
+		say(2, name, lk == -2 ? "busy: another rem-mv is working on it"
+				      : "cannot take its lock in var/machine/: %s", strerror(errno));
 		return EX_REM_FAIL;
 	}
 	struct mstate m;
-	mstate_get(&R, R.site, name, &m);
 	struct run r;
 	char *why = NULL;
 	int rc = 0;
+	if (mstate_get(&R, R.site, name, &m) < 0) {
+		say(2, name, "cannot read var/machines.tdb: %s", strerror(errno));
+		rc = EX_REM_FAIL;
+		goto out;
+	}
+	if (made_by_other(j, &m)) {
+		rc = EX_REM_USAGE;
+		goto out;
+	}
 	const char *st = m.state;
 	const char *ok_from = NULL, *to = NULL, *during = NULL;
 	if (!strcmp(fn, "create")) {
@@ -289,7 +314,9 @@ lifecycle(int i, void *arg)
 			rc = call(j, "start", NULL, 1, &m, NULL, &r, &why);
 			run_free(&r);
 		}
-		mstate_set(&m, rc ? "failed" : "running");
+		mstate_set(&m, rc ? "failed" : run_cancel ? "stopped" : "running");
+		if (!rc && run_cancel)
+			rc = 130;
 		goto done;
 	}
 	if (!strcmp(fn, "destroy")) {
@@ -320,6 +347,11 @@ lifecycle(int i, void *arg)
 		show(name, &m, "already");
 		goto out;
 	}
+	if (!strcmp(st, "failed") && (!strcmp(m.failed, "create") || !strcmp(m.failed, "destroy"))) {
+		say(2, name, "its %s failed: rem-mv destroy it (and create it again)", m.failed);
+		rc = EX_REM_FAIL;
+		goto out;
+	}
 	if (!strstr(ok_from, st)) {
 		say(2, name, "it is %s: cannot %s it", st, fn);
 		rc = EX_REM_FAIL;
@@ -331,6 +363,10 @@ lifecycle(int i, void *arg)
 done:
 	free(m.error);
 	m.error = why ? xstrdup(why) : NULL;
+	if (why)
+		strlcpy(m.failed, fn, sizeof m.failed);
+	else
+		m.failed[0] = 0;
 	mstate_put(&R, R.site, name, &m);
 	if (why)
 		say(2, name, "%s", why);
@@ -353,8 +389,16 @@ status_one(int i, void *arg)
 		return t->bad[i];
 	struct mjob *j = &t->j[i];
 	struct mstate m;
-	mstate_get(&R, R.site, name, &m);
 	int rc = 0;
+	if (mstate_get(&R, R.site, name, &m) < 0) {
+		say(2, name, "cannot read var/machines.tdb: %s", strerror(errno));
+		rc = EX_REM_FAIL;
+		goto out;
+	}
+	if (made_by_other(j, &m)) {
+		rc = EX_REM_USAGE;
+		goto out;
+	}
 	if (!strcmp(m.state, "requested") || !strcmp(m.state, "destroyed")) {
 		show(name, &m, NULL);
 		goto out;
@@ -374,14 +418,24 @@ status_one(int i, void *arg)
 		 * means it is changing: leave the record to it */
 		int lk = mjob_lock(&R, R.site, name, 1);
 		note = xasprintf("was %s", m.state);
-		if (lk >= 0 && (!strcmp(m.state, "running") || !strcmp(m.state, "stopped") ||
-				!strcmp(m.state, "failed"))) {
-			if (!strcmp(seen, "running") || !strcmp(seen, "stopped"))
+		/* and only if nobody changed it while status ran */
+		struct mstate now;
+		int same = lk >= 0 && mstate_get(&R, R.site, name, &now) >= 0 &&
+			   !strcmp(now.state, m.state) && now.since == m.since;
+		if (lk >= 0)
+			mstate_free(&now);
+		if (same && (!strcmp(m.state, "running") || !strcmp(m.state, "stopped") ||
+			     !strcmp(m.state, "failed"))) {
+			if (!strcmp(seen, "running") || !strcmp(seen, "stopped")) {
 				mstate_set(&m, seen);
-			else {
+				free(m.error);
+				m.error = NULL;
+				m.failed[0] = 0;
+			} else {
 				mstate_set(&m, "failed");
 				free(m.error);
 				m.error = xasprintf("status: the megavisor says %s", seen);
+				strlcpy(m.failed, "status", sizeof m.failed);
 			}
 			mstate_put(&R, R.site, name, &m);
 		}
@@ -417,17 +471,21 @@ exec_one(int i, void *arg)
 		return t->bad[i];
 	struct mjob *j = &t->j[i];
 	struct mstate m;
-	mstate_get(&R, R.site, name, &m);
 	int rc;
-	if (!strcmp(t->fn, "exec") && strcmp(m.state, "running")) {
+	if (mstate_get(&R, R.site, name, &m) < 0) {
+		say(2, name, "cannot read var/machines.tdb: %s", strerror(errno));
+		rc = EX_REM_FAIL;
+	} else if (made_by_other(j, &m)) {
+		rc = EX_REM_USAGE;
+	} else if (!strcmp(t->fn, "exec") && strcmp(m.state, "running")) {
 		say(2, name, "it is %s, not running", m.state);
 		rc = EX_REM_FAIL;
 	} else {
 		struct run r;
 		char *why = NULL;
 		rc = call(j, t->fn, t->argv, 0, &m, pass_line, &r, &why);
-		if (r.status > 0 && !r.timed_out && r.status < 128)
-			rc = r.status; /* the command's own status */
+		if (r.status > 0 && !r.timed_out && !r.cancelled)
+			rc = r.status; /* the command's own status, even 128 and up */
 		else if (why)
 			say(2, name, "%s", why);
 		free(why);
@@ -455,7 +513,12 @@ ls_one(int i, void *arg)
 		struct tm tm;
 		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&s, &tm));
 	}
-	say(1, t->names[i], "%s\t%s\t%s\t%s", m.state, b.s, when, m.megavisor ? m.megavisor : "-");
+	struct buf err = { 0 };
+	if (m.error && !strcmp(m.state, "failed"))
+		escape_field(&err, m.error, strlen(m.error));
+	say(1, t->names[i], "%s\t%s\t%s\t%s%s%s", m.state, b.s, when, m.megavisor ? m.megavisor : "-",
+	    err.len ? "\t" : "", err.len ? err.s : "");
+	buf_free(&err);
 	buf_free(&b);
 	mstate_free(&m);
 	return 0;
@@ -481,9 +544,11 @@ cmd_machines(const char *fn, int argc, char **argv)
 	struct todo t;
 	int worst = gather(&t, argc, argv);
 	t.fn = fn;
-	int p = prepare(&t, !strcmp(fn, "create") || !strcmp(fn, "start"));
-	if (p > worst)
-		worst = p;
+	if (strcmp(fn, "ls")) {
+		int p = prepare(&t, !strcmp(fn, "create") || !strcmp(fn, "start"));
+		if (p > worst)
+			worst = p;
+	}
 	int (*work)(int, void *) = !strcmp(fn, "status") ? status_one
 				   : !strcmp(fn, "ls")     ? ls_one
 							   : lifecycle;
@@ -636,7 +701,7 @@ migrate_one(const char *mvinst, const char *to, int dry)
 		}
 		struct run run;
 		char *why = NULL;
-		int st = call(&t.j[i], "status", NULL, 1, NULL, NULL, &run, &why);
+		int st = call(&t.j[i], "status", NULL, 1, &m, NULL, &run, &why);
 		const char *seen = run_value(&run, "state");
 		if (st || !seen || strcmp(seen, m.state)) {
 			warnx("mvinst/%s: megavisor/%s does not see machine/%s as it is (%s): %s",
@@ -660,7 +725,7 @@ migrate_one(const char *mvinst, const char *to, int dry)
 		}
 		for (int i = 0; i < t.n && !rc; i++) {
 			struct mstate m;
-			if (mstate_get(&R, R.site, t.names[i], &m) && t.j[i].name) {
+			if (mstate_get(&R, R.site, t.names[i], &m) > 0 && t.j[i].name) {
 				free(m.megavisor);
 				m.megavisor = xasprintf("%s %s", to, t.j[i].version);
 				mstate_put(&R, R.site, t.names[i], &m);
@@ -768,7 +833,9 @@ cmd_import(int argc, char **argv)
 		char msg[256];
 		struct ref r;
 		char *ref = strchr(sets[i], '/') ? xstrdup(sets[i]) : xasprintf("hwset/%s", sets[i]);
+		why = NULL;
 		if (ref_parse(ref, &r, &why) < 0 || strcmp(r.kind, "hwset") ||
+		    (index_get(&R, R.site, "hwset", r.name, NULL) != 1 && (why = "no such hardware set")) ||
 		    yaml_edit(&text, "sets", ED_APPEND, ref, msg, sizeof msg) < 0) {
 			warnx("import: -s %s: %s", sets[i], why ? why : "not a hardware set");
 			free(ref);
@@ -791,7 +858,7 @@ cmd_import(int argc, char **argv)
 		if (de->d_name[0] == '.' || !strcmp(de->d_name, "megavisor.yaml"))
 			continue;
 		char *from = xasprintf("%s/%s", src, de->d_name), *to = xasprintf("%s/%s", dst, de->d_name);
-		struct stat st;
+		struct stat st = { 0 };
 		struct buf body = { 0 };
 		int ok = stat(from, &st) == 0 && S_ISREG(st.st_mode) && read_file(from, &body) == 0 &&
 			 atomic_write(to, body.s ? body.s : "", body.len, st.st_mode & 0777) == 0;
@@ -852,6 +919,12 @@ cmd_promote(int argc, char **argv)
 	char *cur = entry_value(&e, "stage");
 	entry_free(&e);
 	int from = stage_of(cur ? cur : "dev");
+	if (from < 0) {
+		warnx("platform/%s: its stage '%s' is none of dev, qa, staging, production (rem-check)",
+		      r.name, cur);
+		free(cur);
+		return EX_REM_USAGE;
+	}
 	free(cur);
 	int to = argc > 1 ? stage_of(argv[1]) : from + 1;
 	if (argc > 1 && to < 0) {
@@ -905,17 +978,19 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'R': root = optarg; break;
 		case 'S': site = optarg; break;
-		case 'j':
-			jobs = atoi(optarg);
-			if (jobs < 1 || jobs > 1024) {
+		case 'j': {
+			char *jend;
+			jobs = (int)strtol(optarg, &jend, 10);
+			if (*jend || jend == optarg || jobs < 1 || jobs > 1024) {
 				warnx("-j %s: give 1 to 1024", optarg);
 				return EX_REM_USAGE;
 			}
 			break;
+		}
 		case 't': {
 			char *end;
 			tmo = strtod(optarg, &end);
-			if (*end || tmo < 0) {
+			if (*end || end == optarg || tmo < 0) {
 				warnx("-t %s: give seconds (0: no timeout)", optarg);
 				return EX_REM_USAGE;
 			}

@@ -79,7 +79,7 @@ main(int argc, char **argv)
 		}
 		/* a machine that exists: removing its file would orphan it */
 		struct mstate ms = { 0 };
-		if (!force && !strcmp(k->name, "machine") && mstate_get(&r, osite, ref.name, &ms) &&
+		if (!force && !strcmp(k->name, "machine") && mstate_get(&r, osite, ref.name, &ms) > 0 &&
 		    strcmp(ms.state, "destroyed")) {
 			warnx("machine/%s is %s: rem-mv destroy it first (rem-rm -f removes the file anyway)",
 			      ref.name, ms.state);

@@ -314,8 +314,14 @@ mstate_get(struct rem *rm, const char *site, const char *name, struct mstate *m)
 	memset(m, 0, sizeof *m);
 	strlcpy(m->state, "requested", sizeof m->state);
 	struct tdb_context *t = mstate_open(rm, 0);
-	if (!t)
-		return 0;
+	if (!t) {
+		/* no file yet: no machine was ever created */
+		char *path = xasprintf("%s/var/machines.tdb", rm->root);
+		struct stat st;
+		int none = stat(path, &st) < 0 && errno == ENOENT;
+		free(path);
+		return none ? 0 : -1;
+	}
 	char kb[2 * REM_NAME_MAX + 2];
 	TDB_DATA v = tdb_fetch(t, mkey(site, name, kb, sizeof kb));
 	tdb_close(t);
@@ -339,6 +345,8 @@ mstate_get(struct rem *rm, const char *site, const char *name, struct mstate *m)
 			m->megavisor = xstrdup(val);
 		else if (!strcmp(line, "error"))
 			m->error = xstrdup(val);
+		else if (!strcmp(line, "failedin"))
+			strlcpy(m->failed, val, sizeof m->failed);
 		else if (!strcmp(line, "address"))
 			mstate_addr(m, val);
 		else if (!strcmp(line, "fact")) {
@@ -384,6 +392,8 @@ mstate_put(struct rem *rm, const char *site, const char *name, const struct msta
 		put_line(&b, "fact", m->facts[i]);
 	if (m->error)
 		put_line(&b, "error", m->error);
+	if (m->failed[0] && !strcmp(m->state, "failed"))
+		put_line(&b, "failedin", m->failed);
 	char kb[2 * REM_NAME_MAX + 2];
 	int rc = tdb_store(t, mkey(site, name, kb, sizeof kb), (TDB_DATA){ (unsigned char *)b.s, b.len },
 			   TDB_REPLACE);

@@ -64,7 +64,7 @@ env_name_ok(const char *s)
 	return 1;
 }
 
-/* The env: mapping of an entry, as variables (REM's own, set after, win). */
+/* The env: mapping of an entry, as variables; REM_ names are REM's own. */
 static void
 env_map(struct mjob *j, const struct entry *e, const char *what)
 {
@@ -73,8 +73,9 @@ env_map(struct mjob *j, const struct entry *e, const char *what)
 		if (strncmp(f, "env.", 4) || !tab)
 			continue;
 		char *k = xstrndup(f + 4, (size_t)(tab - f - 4));
-		if (!env_name_ok(k))
-			warnx("%s: env.%s: not a variable name; left out", what, k);
+		if (!env_name_ok(k) || !strncmp(k, "REM_", 4))
+			warnx("%s: env.%s: %s; left out", what, k,
+			      strncmp(k, "REM_", 4) ? "not a variable name" : "REM_ names are REM's own");
 		else {
 			char *v = unescape_field(tab + 1, strlen(tab + 1));
 			env_add(j, k, v);
@@ -259,9 +260,10 @@ mjob_run(struct rem *rm, const char *site, const struct mjob *j, const char *fn,
 int
 mjob_lock(struct rem *rm, const char *site, const char *name, int exclusive)
 {
-	char *dir = xasprintf("%s/var/machine/%s", rm->root, site);
+	/* names never start with '.': no machine folder is called .lock */
+	char *dir = xasprintf("%s/var/machine/%s/.lock", rm->root, site);
 	mkdir_p(dir, 0755);
-	char *path = xasprintf("%s/%s.lock", dir, name);
+	char *path = xasprintf("%s/%s", dir, name);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd >= 0 && flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
 		close(fd);

@@ -532,6 +532,7 @@ long long size_parse(const char *);
 extern const char *const mstate_words[];
 struct mstate {
 	char state[16];  /* one of mstate_words */
+	char failed[16]; /* failed: the function that failed (create, start...) */
 	long long since; /* when it entered the state (rem_now) */
 	char *megavisor; /* "NAME VERSION" that created it */
 	char *error;     /* why the last function failed */
@@ -540,7 +541,8 @@ struct mstate {
 	char **facts;    /* "key value" its functions reported */
 	int nfacts;
 };
-/* 1 with the record, 0 when there is none (state "requested"). */
+/* 1 with the record, 0 when there is none (state "requested"), -1 when
+ * var/machines.tdb cannot be read (errno). */
 int mstate_get(struct rem *, const char *site, const char *name, struct mstate *);
 int mstate_put(struct rem *, const char *site, const char *name, const struct mstate *);
 void mstate_set(struct mstate *, const char *state);

@@ -247,9 +247,7 @@ env_build(struct rem *rm, struct run *r, struct envv *e)
 	env_set(e, "REM_MACHINE", r->machine);
 	env_set(e, "REM_FUNCTION", r->function);
 	env_set(e, "REM_RUN", r->id);
-	const char *share = getenv("REM_SHARE");
-	if (share && *share)
-		env_set(e, "REM_SHARE", share);
+	env_set(e, "REM_SHARE", rem_share());
 	for (char *const *p = r->env; p && *p; p++)
 		env_put(e, xstrdup(*p));
 }

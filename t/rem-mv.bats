@@ -29,6 +29,11 @@ fake() {
 	X
 	cat >"$d/status" <<-'X'
 	#!/bin/sh
+	if [ -n "$FAKE_STATUS_WAIT" ]; then
+		: >"$REM_ROOT/status.started"
+		i=0
+		while [ ! -e "$REM_ROOT/go" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	fi
 	[ -n "$FAKE_BLIND" ] && { echo "state missing"; exit 0; }
 	[ -f made ] || { echo "state missing"; exit 0; }
 	if [ "$(cat state 2>/dev/null)" = up ]; then echo "state running"; else echo "state stopped"; fi
@@ -347,8 +352,8 @@ machine() { # machine NAME [extra yaml line]
 @test "a machine another rem-mv is changing is refused at once" {
 	base
 	machine m1
-	mkdir -p "$REM_ROOT/var/machine/main"
-	exec 9>"$REM_ROOT/var/machine/main/m1.lock"
+	mkdir -p "$REM_ROOT/var/machine/main/.lock"
+	exec 9>"$REM_ROOT/var/machine/main/.lock/m1"
 	flock -x 9
 	run rem-mv create m1
 	exec 9>&-
@@ -468,4 +473,81 @@ machine() { # machine NAME [extra yaml line]
 	assert_line --partial $'machine/m1\tfailed'
 	assert_line --partial $'machine/m2\trequested'
 	grep -q 'cancelled object=machine/m1 function=create' "$REM_ROOT/var/log/rem.log"
+}
+
+@test "status does not write back over a change made while it ran" {
+	base
+	machine m1 'env: {FAKE_STATUS_WAIT: "1"}'
+	rem-mv create m1
+	rem-mv status m1 >"$T/status.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 200); do [ -e "$REM_ROOT/status.started" ] && break; sleep 0.05; done
+	rem-mv destroy m1
+	: >"$REM_ROOT/go"
+	wait "$pid" || true
+	run rem-mv ls m1
+	assert_output --partial $'machine/m1\tdestroyed'
+}
+
+@test "env: maps cannot set REM's own variables; REM_SHARE is always there" {
+	base
+	machine m1 'env: {REM_MACHINE: evil, REM_ROOT: /etc, OK_VAR: fine}'
+	rem-mv create m1 2>/dev/null
+	run env -u REM_SHARE rem-mv call env m1
+	assert_line "$(printf 'machine/m1\tREM_MACHINE=m1')"
+	assert_line "$(printf 'machine/m1\tREM_ROOT=%s' "$REM_ROOT")"
+	assert_line "$(printf 'machine/m1\tOK_VAR=fine')"
+	assert_line --regexp $'^machine/m1\tREM_SHARE=/.+'
+	assert_output --partial "env.REM_MACHINE: REM_ names are REM's own; left out"
+}
+
+@test "a machine is run only by the megavisor that made it, until migrate" {
+	base
+	machine m1
+	rem-mv create m1
+	fake fake2 2
+	rem-put mvinst/local megavisor=megavisor/fake2
+	run rem-mv stop m1
+	assert_failure 2
+	assert_output --partial "it was made by megavisor/fake, but mvinst/local now names megavisor/fake2"
+	run rem-mv exec m1 -- true
+	assert_failure 2
+	rem-put mvinst/local megavisor=megavisor/fake
+	run rem-mv stop m1
+	assert_success
+}
+
+@test "exec gives back any status of the command; a failed create is destroyed, not started" {
+	base
+	machine m1
+	machine m2 'env: {FAKE_CREATE_FAIL: "1"}'
+	rem-mv create m1
+	run rem-mv exec m1 -- sh -c 'exit 200'
+	assert_failure 200
+	run rem-mv create m2
+	run rem-mv -a ls
+	assert_line --regexp $'^machine/m2\tfailed\t-\t.*\tfake 1\tcreate failed \(exit 1\): no capacity left'
+	run rem-mv start m2
+	assert_failure 3
+	assert_output --partial "its create failed: rem-mv destroy it"
+	run rem-mv stop m2
+	assert_failure 3
+}
+
+@test "bad options and a platform with a stage REM does not know are refused" {
+	base
+	machine m1
+	run rem-mv -j 3x ls m1
+	assert_failure 2
+	run rem-mv -t '' ls m1
+	assert_failure 2
+	printf 'brand: debian\nversion: "1"\nstage: prod\n' >"$REM_ROOT/main/platform/bad.yaml"
+	run rem-mv promote bad
+	assert_failure 2
+	assert_output --partial "its stage 'prod' is none of"
+	run rem-get platform/bad stage
+	assert_output prod
+	run rem-mv import -s hwset/nosuch local
+	assert_failure 2
+	assert_output --partial "no such hardware set"
 }
