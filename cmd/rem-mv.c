@@ -646,103 +646,135 @@ set_field(const char *kind, const char *name, const char *field, const char *val
 	return rc;
 }
 
+/* One instance to move: its machines stay locked from the check until
+ * their records name the new megavisor. */
+struct mig {
+	char *mvinst, *from;
+	int already, checked;
+	struct todo t;
+	int *locks;
+};
+
+static void
+mig_free(struct mig *g)
+{
+	for (int i = 0; g->locks && i < g->t.n; i++)
+		if (g->locks[i] >= 0)
+			close(g->locks[i]);
+	free(g->locks);
+	todo_free(&g->t);
+	free(g->mvinst);
+	free(g->from);
+}
+
 static int
-migrate_one(const char *mvinst, const char *to, int dry)
+mig_check(struct mig *g, const char *to)
 {
 	struct entry e;
 	struct ref r;
+	const char *mvinst = g->mvinst;
 	if (index_get(&R, R.site, "mvinst", mvinst, &e) != 1) {
 		warnx("mvinst/%s: no such megavisor instance", mvinst);
 		return EX_REM_USAGE;
 	}
-	char *from = entry_ref(&e, "megavisor", "megavisor", &r) ? xstrdup(r.name) : xstrdup("?");
+	g->from = entry_ref(&e, "megavisor", "megavisor", &r) ? xstrdup(r.name) : xstrdup("?");
 	char *hw = entry_ref(&e, "hwinst", "hwinst", &r) ? xstrdup(r.name) : NULL;
 	entry_free(&e);
 	char set[REM_NAME_MAX + 1] = "?";
 	int rc = 0;
-	if (!strcmp(from, to)) {
-		printf("mvinst/%s\tmegavisor/%s\talready\n", mvinst, to);
-		goto out;
+	if (!strcmp(g->from, to)) {
+		g->already = 1;
+		free(hw);
+		return 0;
 	}
 	int c = hw ? megavisor_controls(&R, R.site, to, hw, set, sizeof set) : -1;
+	free(hw);
 	if (c <= 0) {
 		warnx("mvinst/%s: megavisor/%s %s hwset/%s", mvinst, to,
 		      c < 0 ? "or the hardware instance does not exist; it cannot control"
 			    : "does not control", set);
-		rc = EX_REM_USAGE;
-		goto out;
+		return EX_REM_USAGE;
 	}
 	/* every machine made under it must be seen by the new megavisor */
 	char **users = index_used_by(&R, R.site, "mvinst", mvinst, 1);
-	struct todo t = { 0 };
 	for (char **u = users; *u; u++)
 		if (!strncmp(*u, "machine/", 8))
-			add_name(&t, *u + 8);
+			add_name(&g->t, *u + 8);
 	free_list(users);
-	t.j = xcalloc((size_t)t.n + 1, sizeof *t.j);
-	t.bad = xcalloc((size_t)t.n + 1, sizeof *t.bad);
-	int checked = 0;
-	for (int i = 0; i < t.n && !rc; i++) {
+	g->t.j = xcalloc((size_t)g->t.n + 1, sizeof *g->t.j);
+	g->t.bad = xcalloc((size_t)g->t.n + 1, sizeof *g->t.bad);
+	g->locks = xcalloc((size_t)g->t.n + 1, sizeof *g->locks);
+	for (int i = 0; i < g->t.n; i++)
+		g->locks[i] = -1;
+	for (int i = 0; i < g->t.n && !rc; i++) {
+		const char *name = g->t.names[i];
+		if ((g->locks[i] = mjob_lock(&R, R.site, name, 1)) < 0) {
+			warnx("machine/%s: %s", name, g->locks[i] == -2 ? "busy: another rem-mv is "
+					"working on it" : "cannot take its lock");
+			rc = EX_REM_FAIL;
+			break;
+		}
 		struct mstate m;
-		mstate_get(&R, R.site, t.names[i], &m);
+		if (mstate_get(&R, R.site, name, &m) < 0) {
+			warnx("machine/%s: cannot read var/machines.tdb", name);
+			rc = EX_REM_FAIL;
+			break;
+		}
 		if (strcmp(m.state, "running") && strcmp(m.state, "stopped")) {
 			if (strcmp(m.state, "requested") && strcmp(m.state, "destroyed")) {
-				warnx("machine/%s is %s: settle it before migrating mvinst/%s",
-				      t.names[i], m.state, mvinst);
+				warnx("machine/%s is %s: settle it before migrating mvinst/%s", name,
+				      m.state, mvinst);
 				rc = EX_REM_FAIL;
 			}
 			mstate_free(&m);
 			continue;
 		}
 		/* as the new megavisor would run it */
-		if ((rc = mjob_prepare(&R, R.site, t.names[i], 0, to, &t.j[i]))) {
+		if ((rc = mjob_prepare(&R, R.site, name, 0, to, &g->t.j[i]))) {
 			mstate_free(&m);
 			break;
 		}
 		struct run run;
 		char *why = NULL;
-		int st = call(&t.j[i], "status", NULL, 1, &m, NULL, &run, &why);
+		int st = call(&g->t.j[i], "status", NULL, 1, &m, NULL, &run, &why);
 		const char *seen = run_value(&run, "state");
 		if (st || !seen || strcmp(seen, m.state)) {
 			warnx("mvinst/%s: megavisor/%s does not see machine/%s as it is (%s): %s",
-			      mvinst, to, t.names[i], m.state,
+			      mvinst, to, name, m.state,
 			      why ? why : seen ? seen : "its status printed no state");
 			rc = EX_REM_FAIL;
 		}
-		checked++;
+		g->checked++;
 		free(why);
 		run_free(&run);
 		mstate_free(&m);
 	}
-	if (!rc && !dry) {
-		if (rem_lock(&R) < 0)
-			rc = EX_REM_FAIL;
-		else {
-			char *ref = xasprintf("megavisor/%s", to);
-			rc = set_field("mvinst", mvinst, "megavisor", ref);
-			free(ref);
-			rem_unlock(&R);
-		}
-		for (int i = 0; i < t.n && !rc; i++) {
-			struct mstate m;
-			if (mstate_get(&R, R.site, t.names[i], &m) > 0 && t.j[i].name) {
-				free(m.megavisor);
-				m.megavisor = xasprintf("%s %s", to, t.j[i].version);
-				mstate_put(&R, R.site, t.names[i], &m);
-			}
-			mstate_free(&m);
-		}
-	}
-	if (!rc)
-		printf("mvinst/%s\tmegavisor/%s -> megavisor/%s\t%d machines%s\n", mvinst, from, to,
-		       checked, dry ? "\t(not done: -n)" : "");
-	todo_free(&t);
-out:
-	free(from);
-	free(hw);
 	return rc;
 }
 
+static int
+mig_apply(struct mig *g, const char *to)
+{
+	int rc;
+	if (rem_lock(&R) < 0)
+		return EX_REM_FAIL;
+	char *ref = xasprintf("megavisor/%s", to);
+	rc = set_field("mvinst", g->mvinst, "megavisor", ref);
+	free(ref);
+	rem_unlock(&R);
+	for (int i = 0; i < g->t.n && !rc; i++) {
+		struct mstate m;
+		if (mstate_get(&R, R.site, g->t.names[i], &m) > 0 && g->t.j[i].name) {
+			free(m.megavisor);
+			m.megavisor = xasprintf("%s %s", to, g->t.j[i].version);
+			mstate_put(&R, R.site, g->t.names[i], &m);
+		}
+		mstate_free(&m);
+	}
+	return rc;
+}
+
+/* Every instance is checked first; any failed check changes nothing. */
 static int
 cmd_migrate(int argc, char **argv)
 {
@@ -772,18 +804,43 @@ cmd_migrate(int argc, char **argv)
 	struct refin in;
 	refin_init(&in, argc - 1, argv + 1, nul);
 	const char *s;
-	int worst = 0;
+	int worst = 0, n = 0;
+	struct mig *g = NULL;
 	while ((s = refin_next(&in))) {
-		int rc;
 		if (strchr(s, '/') ? ref_parse(s, &r, &why) < 0 || strcmp(r.kind, "mvinst")
 				   : name_invalid(s) != NULL) {
 			warnx("%s: not a megavisor instance (mvinst/NAME)", s);
-			rc = EX_REM_USAGE;
-		} else
-			rc = migrate_one(strchr(s, '/') ? r.name : s, to, dry);
+			worst = EX_REM_USAGE;
+			continue;
+		}
+		const char *name = strchr(s, '/') ? r.name : s;
+		int dup = 0;
+		for (int i = 0; i < n; i++)
+			dup |= !strcmp(g[i].mvinst, name);
+		if (dup)
+			continue;
+		g = xrealloc(g, (size_t)(n + 1) * sizeof *g);
+		memset(&g[n], 0, sizeof g[n]);
+		g[n].mvinst = xstrdup(name);
+		int rc = mig_check(&g[n++], to);
 		if (rc > worst)
 			worst = rc;
 	}
+	if (worst && n)
+		warnx("migrate: nothing changed");
+	for (int i = 0; i < n && !worst; i++) {
+		int rc = g[i].already || dry ? 0 : mig_apply(&g[i], to);
+		if (rc > worst)
+			worst = rc;
+		else if (g[i].already)
+			printf("mvinst/%s\tmegavisor/%s\talready\n", g[i].mvinst, to);
+		else
+			printf("mvinst/%s\tmegavisor/%s -> megavisor/%s\t%d machines%s\n", g[i].mvinst,
+			       g[i].from, to, g[i].checked, dry ? "\t(not done: -n)" : "");
+	}
+	for (int i = 0; i < n; i++)
+		mig_free(&g[i]);
+	free(g);
 	return worst;
 }
 

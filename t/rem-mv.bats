@@ -551,3 +551,26 @@ machine() { # machine NAME [extra yaml line]
 	assert_failure 2
 	assert_output --partial "no such hardware set"
 }
+
+@test "migrate of several instances changes none when one check fails" {
+	base
+	mk mvinst other <<-'X'
+	hwinst: hwinst/rem-host
+	platform: platform/deb13
+	megavisor: megavisor/fake
+	X
+	machine m1
+	mk machine m2 <<<'mvinst: mvinst/other'
+	rem-mv create m1 m2
+	fake fake2 2
+	# fake2 cannot see m2: its folder is gone behind REM's back
+	rm "$REM_ROOT/var/machine/main/m2/made"
+	run sh -c 'printf "mvinst/local\nmvinst/other\n" | rem-mv migrate fake2'
+	assert_failure 3
+	assert_output --partial "does not see machine/m2"
+	assert_output --partial "nothing changed"
+	run rem-get mvinst/local megavisor
+	assert_output megavisor/fake
+	run rem-mv ls m1
+	assert_output --partial "fake 1"
+}
