@@ -868,7 +868,7 @@ cmd_import(int argc, char **argv)
 	const char *why;
 	int rc = EX_REM_USAGE;
 	struct buf text = { 0 };
-	char *src = NULL, *dst = NULL;
+	char *src = NULL, *dst = NULL, *tmp = NULL, *old = NULL;
 	DIR *d = NULL;
 	if ((why = name_invalid(shipped)) || (why = name_invalid(name))) {
 		warnx("import: %s", why);
@@ -905,31 +905,53 @@ cmd_import(int argc, char **argv)
 		goto out;
 	}
 	rc = EX_REM_FAIL;
+	/* the scripts go to NAME.d.new, which replaces NAME.d only when all
+	 * are there; the object is stored last, and a refusal puts the old
+	 * folder back */
 	dst = xasprintf("%s/%s/megavisor/%s.d", R.root, R.site, name);
-	if (mkdir_p(dst, 0755) < 0 || !(d = opendir(src))) {
-		warn("import: %s", mkdir_p(dst, 0755) < 0 ? rel_path(&R, dst) : src);
+	tmp = xasprintf("%s.new", dst);
+	old = xasprintf("%s.old", dst);
+	remove_tree(tmp);
+	remove_tree(old);
+	if (mkdir_p(tmp, 0755) < 0 || !(d = opendir(src))) {
+		warn("import: %s", d ? src : rel_path(&R, tmp));
 		goto out;
 	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || !strcmp(de->d_name, "megavisor.yaml"))
 			continue;
-		char *from = xasprintf("%s/%s", src, de->d_name), *to = xasprintf("%s/%s", dst, de->d_name);
+		char *from = xasprintf("%s/%s", src, de->d_name), *to = xasprintf("%s/%s", tmp, de->d_name);
 		struct stat st = { 0 };
 		struct buf body = { 0 };
-		int ok = stat(from, &st) == 0 && S_ISREG(st.st_mode) && read_file(from, &body) == 0 &&
-			 atomic_write(to, body.s ? body.s : "", body.len, st.st_mode & 0777) == 0;
-		if (!ok && S_ISREG(st.st_mode))
+		int reg = stat(from, &st) == 0 && S_ISREG(st.st_mode);
+		int ok = !reg || (read_file(from, &body) == 0 &&
+				  atomic_write(to, body.s ? body.s : "", body.len, st.st_mode & 0777) == 0);
+		if (!ok)
 			warn("import: %s", rel_path(&R, to));
 		buf_free(&body);
 		free(from);
 		free(to);
-		if (!ok && S_ISREG(st.st_mode))
+		if (!ok)
 			goto out;
 	}
+	struct stat dst_st;
+	int had = stat(dst, &dst_st) == 0;
+	if ((had && rename(dst, old) < 0) || rename(tmp, dst) < 0) {
+		warn("import: %s", rel_path(&R, dst));
+		if (had)
+			rename(old, dst);
+		goto out;
+	}
+	fsync_dir_of(dst);
 	if (obj_store(&R, R.site, kind_find("megavisor"), name, text.s, text.len) == 0) {
 		printf("megavisor/%s\tfrom %s/megavisor/%s\n", name, rem_share(), shipped);
+		remove_tree(old);
 		rc = 0;
+	} else {
+		remove_tree(dst);
+		if (had)
+			rename(old, dst);
 	}
 out:
 	if (d)
@@ -938,6 +960,10 @@ out:
 	free(sets);
 	free(src);
 	free(dst);
+	if (tmp)
+		remove_tree(tmp);
+	free(tmp);
+	free(old);
 	return rc;
 }
 
