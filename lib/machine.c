@@ -313,7 +313,11 @@ mstate_get(struct rem *rm, const char *site, const char *name, struct mstate *m)
 {
 	memset(m, 0, sizeof *m);
 	strlcpy(m->state, "requested", sizeof m->state);
-	struct tdb_context *t = mstate_open(rm, 0);
+	/* open it for writing when we may: a reader that opens read-only a
+	 * file another process is creating finds it half made */
+	struct tdb_context *t = mstate_open(rm, 1);
+	if (!t)
+		t = mstate_open(rm, 0);
 	if (!t) {
 		/* no file yet: no machine was ever created */
 		char *path = xasprintf("%s/var/machines.tdb", rm->root);
