@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -547,6 +548,8 @@ child_fail(int fd, int what)
 }
 
 /* After fork: only async-signal-safe calls from here to execve. */
+static pid_t run_parent; /* who forked the script, for the child's check */
+
 static void __attribute__((noreturn))
 child(const struct run *r, const char *path, char **argv, char **envp, int in, int out,
       int err, int efd, long maxfd)
@@ -560,6 +563,11 @@ child(const struct run *r, const char *path, char **argv, char **envp, int in, i
 			(void)sigaction(s, &sa, NULL);
 	if (!r->tty) {
 		(void)setpgid(0, 0);
+		/* a caller killed outright (SIGKILL) takes its script with it:
+		 * nothing REM runs goes on alone */
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != run_parent)
+			_exit(128 + SIGTERM); /* it is gone already */
 		/* not close-on-exec: it may be fd 0 already, when the
 		 * caller has no standard input; else it goes with the rest */
 		if (in < 0 && (in = open("/dev/null", O_RDONLY)) < 0)
@@ -838,6 +846,7 @@ spawn(struct ctx *c, struct rem *rm, char **argv, char **envp, const char *shown
 		maxfd = 65536;
 
 	sig_hold(r, ss);
+	run_parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0)
 		child(r, path, argv, envp, pin[0], pout[1], perr[1], pex[1], maxfd);

@@ -10,6 +10,7 @@ fake() {
 	#!/bin/sh
 	[ -n "$FAKE_CREATE_FAIL" ] && { echo "no capacity left in $REM_HWINST" >&2; exit 1; }
 	if [ -n "$FAKE_HANG" ]; then
+		echo $$ >"$REM_DIR/leader.pid"
 		sleep 1000 &
 		echo $! >"$REM_DIR/hang.pid"
 		wait
@@ -573,4 +574,23 @@ machine() { # machine NAME [extra yaml line]
 	assert_output megavisor/fake
 	run rem-mv ls m1
 	assert_output --partial "fake 1"
+}
+
+@test "a rem-mv killed outright takes the function it ran with it" {
+	base
+	machine m1 'env: {FAKE_HANG: "1"}'
+	rem-mv create m1 >/dev/null 2>&1 &
+	parent=$!
+	f="$REM_ROOT/var/machine/main/m1/hang.pid"
+	for _ in $(seq 1 200); do [ -s "$f" ] && break; sleep 0.05; done
+	[ -s "$f" ]
+	leader=$(cat "$REM_ROOT/var/machine/main/m1/leader.pid")
+	worker=$(pgrep -P "$parent" | head -1)
+	[ -n "$worker" ]
+	kill -KILL "$worker"
+	for _ in $(seq 1 100); do kill -0 "$leader" 2>/dev/null || break; sleep 0.05; done
+	run kill -0 "$leader"
+	assert_failure
+	wait "$parent" || true
+	kill "$(cat "$f")" 2>/dev/null || true
 }
