@@ -84,7 +84,7 @@ netns_base() {
 	ip netns list >/dev/null 2>&1 || skip "ip netns does not work here"
 	command -v nft >/dev/null || skip "nftables (nft) is not installed"
 	base netns
-	rem-put megavisor/netns env.NETNS_BRIDGE=remt0 env.NETNS_NET=10.213.177.0/24 env.NETNS_PREFIX=remt- >/dev/null
+	rem-put megavisor/netns env.NETNS_BRIDGE=remt0 env.NETNS_NET=10.215.77.0/24 env.NETNS_PREFIX=remt- env.NETNS_STATE="$T/netns-state" >/dev/null
 }
 
 # Nothing of these tests' machines is left on the host.
@@ -107,7 +107,7 @@ no_leftovers() {
 	run rem-mv create n1 n2
 	assert_success
 	a1=$(addr n1)
-	[[ $a1 == 10.213.177.* ]]
+	[[ $a1 == 10.215.77.* ]]
 	run ip netns list
 	assert_output --partial "remt-main-n1"
 	assert_output --partial "remt-main-n2"
