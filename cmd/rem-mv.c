@@ -257,6 +257,18 @@ made_by_other(const struct mjob *j, const struct mstate *m)
 	return 1;
 }
 
+/* A machine's record, for running its megavisor's functions: 0, or the
+ * exit status after saying why not (m is empty then, and may be freed). */
+static int
+state_for(const struct mjob *j, struct mstate *m)
+{
+	if (mstate_get(&R, R.site, j->name, m) < 0) {
+		say(2, j->name, "cannot read var/machines.tdb: %s", strerror(errno));
+		return EX_REM_FAIL;
+	}
+	return made_by_other(j, m) ? EX_REM_USAGE : 0;
+}
+
 /* Lifecycle: one machine, in its own process. */
 static int
 lifecycle(int i, void *arg)
@@ -276,15 +288,8 @@ lifecycle(int i, void *arg)
 	struct run r;
 	char *why = NULL;
 	int rc = 0;
-	if (mstate_get(&R, R.site, name, &m) < 0) {
-		say(2, name, "cannot read var/machines.tdb: %s", strerror(errno));
-		rc = EX_REM_FAIL;
+	if ((rc = state_for(j, &m)))
 		goto out;
-	}
-	if (made_by_other(j, &m)) {
-		rc = EX_REM_USAGE;
-		goto out;
-	}
 	const char *st = m.state;
 	const char *ok_from = NULL, *to = NULL, *during = NULL;
 	if (!strcmp(fn, "create")) {
@@ -390,15 +395,8 @@ status_one(int i, void *arg)
 	struct mjob *j = &t->j[i];
 	struct mstate m;
 	int rc = 0;
-	if (mstate_get(&R, R.site, name, &m) < 0) {
-		say(2, name, "cannot read var/machines.tdb: %s", strerror(errno));
-		rc = EX_REM_FAIL;
+	if ((rc = state_for(j, &m)))
 		goto out;
-	}
-	if (made_by_other(j, &m)) {
-		rc = EX_REM_USAGE;
-		goto out;
-	}
 	if (!strcmp(m.state, "requested") || !strcmp(m.state, "destroyed")) {
 		show(name, &m, NULL);
 		goto out;
@@ -472,11 +470,8 @@ exec_one(int i, void *arg)
 	struct mjob *j = &t->j[i];
 	struct mstate m;
 	int rc;
-	if (mstate_get(&R, R.site, name, &m) < 0) {
-		say(2, name, "cannot read var/machines.tdb: %s", strerror(errno));
-		rc = EX_REM_FAIL;
-	} else if (made_by_other(j, &m)) {
-		rc = EX_REM_USAGE;
+	if ((rc = state_for(j, &m))) {
+		/* said why */
 	} else if (!strcmp(t->fn, "exec") && strcmp(m.state, "running")) {
 		say(2, name, "it is %s, not running", m.state);
 		rc = EX_REM_FAIL;
