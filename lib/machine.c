@@ -30,6 +30,30 @@ const char *const mstate_words[] = { "requested", "creating", "running", "stoppe
 
 /* ---- checks of the kinds (schema.c names them) ---- */
 
+/* The keys of an env: mapping must be variable names, not REM's own. */
+static void
+check_env(const struct ydoc *d, struct problems *pr)
+{
+	int env = ydoc_child(d, 0, "env");
+	if (env < 0 || d->n[env].type != Y_MAP)
+		return;
+	for (int i = env + 1; i < d->len && d->n[i].depth > d->n[env].depth; i++) {
+		const struct ynode *k = &d->n[i];
+		if (k->parent != env || !k->key)
+			continue;
+		const char *c = k->key;
+		int ok = *c && !(*c >= '0' && *c <= '9');
+		for (; *c && ok; c++)
+			ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+			     (*c >= '0' && *c <= '9') || *c == '_';
+		if (!ok)
+			problems_add(pr, k->kline, k->kcol, "env.%s: not a variable name", k->key);
+		else if (!strncmp(k->key, "REM_", 4))
+			problems_add(pr, k->kline, k->kcol,
+				     "env.%s: REM_ names are REM's own and cannot be set here", k->key);
+	}
+}
+
 /* The node of a reference field and the reference in it. */
 static int
 ref_at(const struct ydoc *d, const char *field, struct ref *r, int *node)
@@ -71,6 +95,7 @@ void
 megavisor_check(struct rem *rm, const char *site, const char *name, const struct ydoc *d,
 		struct problems *pr)
 {
+	check_env(d, pr);
 	int fn = ydoc_child(d, 0, "functions");
 	if (fn < 0 || d->n[fn].type != Y_MAP) {
 		problems_add(pr, 1, 1, "a megavisor needs functions: create and destroy at least");
@@ -213,6 +238,7 @@ machine_check(struct rem *rm, const char *site, const char *name, const struct y
 	      struct problems *pr)
 {
 	(void)name;
+	check_env(d, pr);
 	const char *sizes[] = { "memory", "disk" };
 	for (int i = 0; i < 2; i++) {
 		int k = ydoc_child(d, 0, sizes[i]);

@@ -492,6 +492,13 @@ machine() { # machine NAME [extra yaml line]
 
 @test "env: maps cannot set REM's own variables; REM_SHARE is always there" {
 	base
+	run rem-put machine/m0 mvinst=mvinst/local env.REM_MACHINE=evil
+	assert_failure 2
+	assert_output --partial "main/machine/m0.yaml:3:3: env.REM_MACHINE: REM_ names are REM's own"
+	run rem-put megavisor/fake env.1X=y
+	assert_failure 2
+	assert_output --partial "env.1X: not a variable name"
+	# written by hand all the same: rem-mv leaves them out
 	machine m1 'env: {REM_MACHINE: evil, REM_ROOT: /etc, OK_VAR: fine}'
 	rem-mv create m1 2>/dev/null
 	run env -u REM_SHARE rem-mv call env m1
