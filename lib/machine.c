@@ -30,6 +30,18 @@ const char *const mstate_words[] = { "requested", "creating", "running", "stoppe
 
 /* ---- checks of the kinds (schema.c names them) ---- */
 
+int
+env_name_ok(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_'))
+			return 0;
+	return 1;
+}
+
 /* The keys of an env: mapping must be variable names, not REM's own. */
 static void
 check_env(const struct ydoc *d, struct problems *pr)
@@ -41,12 +53,7 @@ check_env(const struct ydoc *d, struct problems *pr)
 		const struct ynode *k = &d->n[i];
 		if (k->parent != env || !k->key)
 			continue;
-		const char *c = k->key;
-		int ok = *c && !(*c >= '0' && *c <= '9');
-		for (; *c && ok; c++)
-			ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-			     (*c >= '0' && *c <= '9') || *c == '_';
-		if (!ok)
+		if (!env_name_ok(k->key))
 			problems_add(pr, k->kline, k->kcol, "env.%s: not a variable name", k->key);
 		else if (!strncmp(k->key, "REM_", 4))
 			problems_add(pr, k->kline, k->kcol,

@@ -37,9 +37,7 @@ mjob_free(struct mjob *j)
 	free(j->stage);
 	free(j->address);
 	free(j->dir);
-	for (int i = 0; i < j->nenv; i++)
-		free(j->env[i]);
-	free(j->env);
+	run_env_free(j->env);
 	entry_free(&j->mve);
 	memset(j, 0, sizeof *j);
 }
@@ -47,21 +45,7 @@ mjob_free(struct mjob *j)
 static void
 env_add(struct mjob *j, const char *k, const char *v)
 {
-	j->env = xrealloc(j->env, (size_t)(j->nenv + 2) * sizeof *j->env);
-	j->env[j->nenv++] = xasprintf("%s=%s", k, v ? v : "");
-	j->env[j->nenv] = NULL;
-}
-
-static int
-env_name_ok(const char *s)
-{
-	if (!*s || (*s >= '0' && *s <= '9'))
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		      *s == '_'))
-			return 0;
-	return 1;
+	run_env_add(&j->env, &j->nenv, k, v ? v : "");
 }
 
 /* The env: mapping of an entry, as variables; REM_ names are REM's own. */
@@ -170,15 +154,7 @@ mjob_prepare(struct rem *rm, const char *site, const char *name, int strict, con
 	j->dir = xasprintf("%s/var/machine/%s/%s", rm->root, site, name);
 	/* the machine's fields, the megavisor's env, the machine's env, then
 	 * REM's own (which nothing overrides) */
-	char **fenv = NULL;
-	int nf = 0;
-	run_env_fields(&me, "REM_F_", &fenv, &nf);
-	for (int i = 0; i < nf; i++) {
-		j->env = xrealloc(j->env, (size_t)(j->nenv + 2) * sizeof *j->env);
-		j->env[j->nenv++] = fenv[i];
-		j->env[j->nenv] = NULL;
-	}
-	free(fenv);
+	run_env_fields(&me, "REM_F_", &j->env, &j->nenv);
 	char *what = xasprintf("megavisor/%s", j->megavisor);
 	env_map(j, &j->mve, what);
 	free(what);

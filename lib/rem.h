@@ -525,6 +525,8 @@ int megavisor_controls(struct rem *, const char *site, const char *megavisor,
 /* The platform of a megavisor instance and its stage; -1 when missing. */
 int mvinst_platform(struct rem *, const char *site, const char *mvinst, char *platform,
 		    size_t psz, char *stage, size_t ssz);
+/* Is s a variable name, [A-Za-z_][A-Za-z0-9_]*? */
+int env_name_ok(const char *s);
 /* "512M", "4G", "1.5TiB" in bytes, or -1. */
 long long size_parse(const char *);
 
