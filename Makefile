@@ -7,7 +7,7 @@ MANDIR ?= $(PREFIX)/share/man
 SHAREDIR ?= $(PREFIX)/share/rem
 DESTDIR ?=
 
-PKGS = yaml-0.1 librrd libcurl tdb libbsd-overlay
+PKGS = yaml-0.1 librrd libcurl tdb libbsd-overlay libmd
 CC ?= cc
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Ilib $(PKG_CFLAGS) \

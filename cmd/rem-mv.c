@@ -106,20 +106,9 @@ struct todo {
 static int
 add_name(struct todo *t, const char *s)
 {
-	struct ref r;
-	const char *why;
 	char name[REM_NAME_MAX + 1];
-	if (strchr(s, '/')) {
-		if (ref_parse(s, &r, &why) < 0 || strcmp(r.kind, "machine")) {
-			warnx("%s: %s", s, strchr(s, '/') && !why ? "not a machine" : why ? why : "not a machine");
-			return -1;
-		}
-		strlcpy(name, r.name, sizeof name);
-	} else if ((why = name_invalid(s))) {
-		warnx("%s: %s", s, why);
+	if (machine_arg(s, name, sizeof name) < 0)
 		return -1;
-	} else
-		strlcpy(name, s, sizeof name);
 	for (int i = 0; i < t->n; i++)
 		if (!strcmp(t->names[i], name))
 			return 0;
@@ -134,25 +123,10 @@ static int
 gather(struct todo *t, int argc, char **argv)
 {
 	memset(t, 0, sizeof *t);
-	int bad = 0;
-	if (all) {
-		int n;
-		char **names = list_names(&R, R.site, "machine", &n);
-		for (int i = 0; i < n; i++)
-			add_name(t, names[i]);
-		free_list(names);
-		if (argc)
-			warnx("-a and machine arguments: the arguments are added");
-		for (int i = 0; i < argc; i++)
-			bad |= add_name(t, argv[i]) < 0;
-		return bad ? EX_REM_USAGE : 0;
-	}
-	struct refin in;
-	refin_init(&in, argc, argv, nul);
-	const char *s;
-	while ((s = refin_next(&in)))
-		bad |= add_name(t, s) < 0;
-	return bad ? EX_REM_USAGE : 0;
+	int rc = machines_args(&R, R.site, argc, argv, all, nul, &t->names, &t->n);
+	if (!t->names)
+		t->names = xcalloc(1, sizeof *t->names);
+	return rc;
 }
 
 static void
@@ -626,19 +600,7 @@ cmd_console(int argc, char **argv)
 static int
 set_field(const char *kind, const char *name, const char *field, const char *value)
 {
-	char *path = obj_path(&R, R.site, kind, name);
-	struct buf text = { 0 };
-	char msg[256];
-	int rc = EX_REM_FAIL;
-	if (read_file(path, &text) < 0)
-		warn("%s", rel_path(&R, path));
-	else if (yaml_edit(&text, field, ED_SET_PLAIN, value, msg, sizeof msg) < 0)
-		warnx("%s: %s", rel_path(&R, path), msg);
-	else
-		rc = obj_store(&R, R.site, kind_find(kind), name, text.s, text.len) ? EX_REM_FAIL : 0;
-	buf_free(&text);
-	free(path);
-	return rc;
+	return obj_set(&R, R.site, kind, name, field, value);
 }
 
 /* One instance to move: its machines stay locked from the check until
@@ -965,70 +927,11 @@ out:
 /* ---- promote: a platform one stage up (or back down) ---- */
 
 static int
-stage_of(const char *s)
-{
-	static const char *const st[] = { "dev", "qa", "staging", "production" };
-	for (int i = 0; i < 4; i++)
-		if (!strcmp(s, st[i]))
-			return i;
-	return -1;
-}
-
-static int
 cmd_promote(int argc, char **argv)
 {
-	static const char *const st[] = { "dev", "qa", "staging", "production" };
 	if (argc < 1 || argc > 2)
 		usage_exit(USAGE);
-	struct ref r;
-	const char *why;
-	if (strchr(argv[0], '/') ? ref_parse(argv[0], &r, &why) < 0 || strcmp(r.kind, "platform")
-				 : (why = name_invalid(argv[0])) != NULL) {
-		warnx("%s: not a platform (platform/NAME)", argv[0]);
-		return EX_REM_USAGE;
-	}
-	if (!strchr(argv[0], '/'))
-		strlcpy(r.name, argv[0], sizeof r.name);
-	struct entry e;
-	if (index_get(&R, R.site, "platform", r.name, &e) != 1) {
-		warnx("platform/%s: no such platform", r.name);
-		return EX_REM_USAGE;
-	}
-	char *cur = entry_value(&e, "stage");
-	entry_free(&e);
-	int from = stage_of(cur ? cur : "dev");
-	if (from < 0) {
-		warnx("platform/%s: its stage '%s' is none of dev, qa, staging, production (rem-check)",
-		      r.name, cur);
-		free(cur);
-		return EX_REM_USAGE;
-	}
-	free(cur);
-	int to = argc > 1 ? stage_of(argv[1]) : from + 1;
-	if (argc > 1 && to < 0) {
-		warnx("promote: '%s' is no stage (dev, qa, staging, production)", argv[1]);
-		return EX_REM_USAGE;
-	}
-	if (to > 3) {
-		warnx("platform/%s is in production already", r.name);
-		return EX_REM_FALSE;
-	}
-	if (to == from) {
-		printf("platform/%s\t%s\talready\n", r.name, st[to]);
-		return 0;
-	}
-	if (to > from + 1) {
-		warnx("platform/%s is at %s: promote it to %s first (one stage at a time)", r.name,
-		      st[from], st[from + 1]);
-		return EX_REM_USAGE;
-	}
-	if (rem_lock(&R) < 0)
-		return EX_REM_FAIL;
-	int rc = set_field("platform", r.name, "stage", st[to]);
-	rem_unlock(&R);
-	if (!rc)
-		printf("platform/%s\t%s -> %s\n", r.name, st[from], st[to]);
-	return rc;
+	return obj_promote(&R, R.site, "platform", argv[0], argc > 1 ? argv[1] : NULL);
 }
 
 /* Interrupted (^C, kill): the functions running are stopped by the

@@ -246,6 +246,7 @@ machine_check(struct rem *rm, const char *site, const char *name, const struct y
 {
 	(void)name;
 	check_env(d, pr);
+	machine_service_check(rm, site, d, pr);
 	const char *sizes[] = { "memory", "disk" };
 	for (int i = 0; i < 2; i++) {
 		int k = ydoc_child(d, 0, sizes[i]);

@@ -366,3 +366,70 @@ par_each(int n, int par, int (*fn)(int i, void *arg), void *arg)
 		worst = 130; /* machines left undone */
 	return worst;
 }
+
+/* ---- machines named on the command line ---- */
+
+int
+machine_arg(const char *s, char *name, size_t sz)
+{
+	struct ref r;
+	const char *why = NULL;
+	if (strchr(s, '/')) {
+		if (ref_parse(s, &r, &why) < 0 || strcmp(r.kind, "machine")) {
+			warnx("%s: %s", s, why ? why : "not a machine");
+			return -1;
+		}
+		strlcpy(name, r.name, sz);
+	} else if ((why = name_invalid(s))) {
+		warnx("%s: %s", s, why);
+		return -1;
+	} else
+		strlcpy(name, s, sz);
+	return 0;
+}
+
+int
+machines_args(struct rem *rm, const char *site, int argc, char **argv, int all, int nul,
+	      char ***names, int *n)
+{
+	struct smap seen = { 0 };
+	char **v = xcalloc(1, sizeof *v);
+	int nv = 0, bad = 0;
+	char name[REM_NAME_MAX + 1];
+#define ADD(s)                                                                    \
+	do {                                                                      \
+		if (machine_arg((s), name, sizeof name) < 0)                      \
+			bad = 1;                                                  \
+		else {                                                            \
+			void **slot = smap_slot(&seen, name);                     \
+			if (!*slot) {                                             \
+				*slot = (void *)1;                                \
+				v = xrealloc(v, (size_t)(nv + 2) * sizeof *v);    \
+				v[nv++] = xstrdup(name);                          \
+				v[nv] = NULL;                                     \
+			}                                                         \
+		}                                                                 \
+	} while (0)
+	if (all) {
+		int na;
+		char **l = list_names(rm, site, "machine", &na);
+		for (int i = 0; i < na; i++)
+			ADD(l[i]);
+		free_list(l);
+		if (argc)
+			warnx("-a and machine arguments: the arguments are added");
+		for (int i = 0; i < argc; i++)
+			ADD(argv[i]);
+	} else {
+		struct refin in;
+		refin_init(&in, argc, argv, nul);
+		const char *s;
+		while ((s = refin_next(&in)))
+			ADD(s);
+	}
+#undef ADD
+	smap_free(&seen, NULL);
+	*names = v;
+	*n = nv;
+	return bad ? EX_REM_USAGE : 0;
+}

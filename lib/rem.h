@@ -386,6 +386,17 @@ char **ref_chain(struct rem *, const char *site, const char *kind, const char *n
 int obj_store(struct rem *, const char *site, const struct kind *, const char *name,
 	      const char *text, size_t len);
 
+/* Set one field of an object (value NULL: delete it), keeping every other
+ * byte, then check and write it; the caller holds the writers' lock.  0,
+ * EX_REM_USAGE when refused (problems printed), EX_REM_FAIL. */
+int obj_set(struct rem *, const char *site, const char *kind, const char *name,
+	    const char *field, const char *value);
+/* Move an object's stage: to stage, or one stage up (NULL); down is
+ * allowed, up only one stage at a time.  Takes the lock; prints the
+ * change; returns an exit status. */
+int obj_promote(struct rem *, const char *site, const char *kind, const char *arg,
+		const char *stage);
+
 /* ---- hw.c: hardware sets, instances and the port graph ---- */
 
 struct hwcomp {
@@ -552,6 +563,100 @@ void mstate_addr(struct mstate *, const char *addr);
 void mstate_fact(struct mstate *, const char *key, const char *value);
 void mstate_free(struct mstate *);
 
+/* ---- svc.c: packages and services ---- */
+
+/* The install step types: apt, copy, url, git, script (NULL-terminated). */
+extern const char *const step_types[];
+struct pkg_step {
+	const char *type;  /* one of step_types */
+	char *arg;         /* the package, file, URL, repository or script */
+	int inline_run;    /* script: arg is an inline command (run:) */
+	char *name, *version, *sha256, *rev, *check, *to, *mode;
+	int timeout;
+	long line;
+};
+struct pkg_iface {
+	char *name, *type, *proto, *protocol, *path, *rotate, *backup;
+	int port, keep, keep_global;
+};
+struct pkg_conn {
+	char *name, *pkg, *iface; /* to package/PKG:IFACE */
+};
+struct pkg_fn {
+	char *name, *run;
+	int timeout;
+};
+struct tmpl_spec {
+	char *src, *dest, *check, *mode, *package;
+	long line;
+};
+struct package {
+	char *name, *version, *dir; /* dir: SITE/package/NAME.d, absolute */
+	struct pkg_step *steps;
+	int nsteps;
+	struct pkg_iface *ifaces;
+	int nifaces;
+	struct pkg_conn *conns;
+	int nconns;
+	struct pkg_fn *fns;
+	int nfns;
+	struct tmpl_spec *tmpls;
+	int ntmpls;
+};
+struct svc_iface {
+	char *name, *pkg, *iface; /* mounts package/PKG:IFACE */
+	int port;                 /* 0: the package interface's default */
+	int public;
+};
+struct svc_conn {
+	char *name, *svc, *iface; /* to service/SVC:IFACE */
+};
+struct service {
+	char *name, *parent, *stage, *dir;
+	int version;
+	char **packages;
+	int npackages;
+	struct svc_iface *ifaces;
+	int nifaces;
+	struct svc_conn *conns;
+	int nconns;
+	struct tmpl_spec *tmpls;
+	int ntmpls;
+};
+void package_check(struct rem *, const char *site, const char *name, const struct ydoc *,
+		   struct problems *);
+void service_check(struct rem *, const char *site, const char *name, const struct ydoc *,
+		   struct problems *);
+void machine_service_check(struct rem *, const char *site, const struct ydoc *,
+			   struct problems *);
+/* Read once per process (until it writes an object); NULL when missing or
+ * unreadable.  The structs are the cache's: do not free. */
+const struct package *pkg_get(struct rem *, const char *site, const char *name);
+const struct service *svc_get(struct rem *, const char *site, const char *name);
+void svc_cache_free(void);
+const struct pkg_iface *pkg_iface(const struct package *, const char *name);
+const struct pkg_fn *pkg_fn(const struct package *, const char *name);
+const struct svc_iface *svc_iface(const struct service *, const char *name);
+/* The port a service interface listens on, and its transport. */
+int svc_iface_port(struct rem *, const char *site, const struct svc_iface *, const char **proto);
+/* dev 0, qa 1, staging 2, production 3; -1 for anything else. */
+int stage_rank(const char *stage);
+/* The machines serving a service, sorted by name, with their recorded
+ * state and address (the megavisor's, else the address field; NULL when
+ * neither).  exact: see index_used_by. */
+struct member {
+	char *name, *state, *address;
+};
+int svc_members(struct rem *, const char *site, const char *service, int exact, struct member **);
+void members_free(struct member *, int);
+/* Has it an address and a machine behind it (not requested, destroyed)? */
+int member_live(const struct member *);
+/* The services with a connection to a service (NULL-terminated, malloc'd). */
+char **svc_clients(struct rem *, const char *site, const char *name, int exact);
+/* A template REM ships (REM_TEMPLATES, else SHARE/templates, else
+ * SHARE/../templates): its path, or NULL. */
+char *template_shipped(const char *name);
+
 /* ---- mvjob.c: a megavisor's functions for a machine; work on many ---- */
 
 struct run;
@@ -582,11 +687,75 @@ int mjob_run(struct rem *, const char *site, const struct mjob *, const char *fn
 /* Lock a machine against other rem-mv processes: a descriptor, -2 when
  * another holds it, -1 on error. */
 int mjob_lock(struct rem *, const char *site, const char *name, int exclusive);
+/* A machine argument, NAME or machine/NAME, into name; -1 when it is
+ * none (said why). */
+int machine_arg(const char *s, char *name, size_t sz);
+/* Machines from the arguments, else standard input (refin), or every
+ * machine of the site (all; arguments added), each once, in order:
+ * *names NULL-terminated, malloc'd.  0, or EX_REM_USAGE after saying why. */
+int machines_args(struct rem *, const char *site, int argc, char **argv, int all, int nul,
+		  char ***names, int *n);
 /* rm -r, without following links; 0 when path is gone. */
 int remove_tree(const char *path);
 /* fn(i, arg) for i in 0..n-1, each in a child process, at most par at a
  * time; returns the highest exit status. */
 int par_each(int n, int par, int (*fn)(int i, void *arg), void *arg);
+
+/* ---- onm.c: work on a machine through its megavisor's exec ---- */
+
+struct onm {
+	struct rem *rm;
+	const char *site, *name;
+	struct mjob j;
+	char *address, *exec;
+	int open;
+	int echo; /* print each line of standard output, "MACHINE\tline" */
+	int log;  /* log standard output lines (run.log_stdout) */
+};
+/* Ready a running machine; 0, or the exit status after saying why. */
+int onm_open(struct rem *, const char *site, const char *name, struct onm *);
+void onm_close(struct onm *);
+/* Run a shell program on the machine: sh -c SCRIPT WHAT ARGS..., in its
+ * home, input on standard input; standard output into out (when not
+ * NULL), the end of standard error (or why it failed) into err.  Returns
+ * the exit status; 124 for a timeout; -1 when it could not be run. */
+int onm_sh(struct onm *, const char *what, const char *script, char *const *args,
+	   const char *in, size_t nin, double timeout, struct buf *out, struct buf *err);
+/* Read files (relative: to the machine's home): data[i] malloc'd, NULL
+ * when the file does not exist.  0, or -1 with err. */
+int onm_read(struct onm *, char *const *paths, int n, char **data, size_t *len, struct buf *err);
+struct onm_file {
+	const char *dest;  /* relative: to the machine's home */
+	const char *data;
+	size_t len;
+	unsigned mode;     /* 0: 0644 */
+	const char *check; /* command, {} the staged file; NULL: none */
+};
+/* Stage every file beside its destination, run the checks, then rename
+ * each in place; a failed check replaces nothing (exit 4).  0 or status. */
+int onm_put(struct onm *, const struct onm_file *, int n, struct buf *err);
+/* A ustar archive in memory: members, then the end. */
+void tar_add(struct buf *, const char *name, const void *data, size_t len, unsigned mode);
+void tar_end(struct buf *);
+/* s in POSIX shell single quotes. */
+void sh_quote(struct buf *, const char *s);
+
+/* ---- pkg.c: installing packages on machines ---- */
+
+/* SHA-256 of data as 64 hex digits. */
+void sha256_hex(const void *data, size_t len, char out[65]);
+/* A machine's packages in install order: its platform's, then its
+ * service's (each once; NULL-terminated, malloc'd); *service its service
+ * (malloc'd) or NULL. */
+char **machine_packages(struct rem *, const char *site, const char *machine, char **service);
+/* Download a URL (or take it from var/cache/url/) and check its SHA-256. */
+int url_fetch(struct rem *, const char *url, const char *sha256, struct buf *out,
+	      struct buf *why);
+/* Run a package's install steps on a machine, in order, each only when
+ * needed; *changed counts the steps that changed something.  Everything
+ * the host reads or downloads, and every apt package, is checked before
+ * the first step.  0, EX_REM_USAGE (bad input), EX_REM_FAIL; said why. */
+int pkg_install(struct onm *, const struct package *, int verbose, int *changed);
 
 /* ---- portgraph.c: the cables of a site as a graph of ports ---- */
 

@@ -241,6 +241,184 @@ static const struct field machine_fields[] = {
 	{ 0 }
 };
 
+/* ---- packages and services (svc.c holds their checks) ---- */
+
+static const char *const iface_type_words[] = { "transaction", "message", "output", NULL };
+static const char *const proto_words[] = { "tcp", "udp", NULL };
+static const char *const rotate_words[] = { "hourly", "daily", "weekly", "monthly", NULL };
+static const char *const backup_words[] = { "never", "hourly", "daily", "weekly", "monthly",
+					    NULL };
+static const char *const where_words[] = { "local", "near", "far", NULL };
+
+static const struct field step_fields[] = {
+	{ .name = "name", .type = F_STR, .help = "what the step does, for messages" },
+	{ .name = "apt", .type = F_STR, .help = "type apt: a Debian package name" },
+	{ .name = "version", .type = F_STR,
+	  .help = "apt: the exact version wanted (default: any installed, else the candidate)" },
+	{ .name = "copy", .type = F_STR,
+	  .help = "type copy: a file or folder of the package's NAME.d/ folder" },
+	{ .name = "url", .type = F_STR, .help = "type url: http(s), ftp or file URL to download" },
+	{ .name = "sha256", .type = F_STR, .help = "url: the checksum the download must have" },
+	{ .name = "git", .type = F_STR, .help = "type git: a repository to check out" },
+	{ .name = "rev", .type = F_STR, .help = "git: the commit, tag or branch" },
+	{ .name = "script", .type = F_STR,
+	  .help = "type script: a file of the package's NAME.d/ folder, run by sh on the machine" },
+	{ .name = "run", .type = F_STR, .help = "type script: an inline shell command" },
+	{ .name = "check", .type = F_STR,
+	  .help = "script: a shell command that exits 0 when the step is already done" },
+	{ .name = "to", .type = F_STR,
+	  .help = "copy, url, git: where, on the machine (relative: to its home)" },
+	{ .name = "mode", .type = F_STR, .help = "copy, url: file mode, octal (default 0644)" },
+	{ .name = "timeout", .type = F_INT, .min = 1, .max = 86400,
+	  .help = "seconds before the step is killed (default 600)" },
+	{ 0 }
+};
+
+static const struct field pkg_iface_fields[] = {
+	{ .name = "type", .type = F_ENUM, .flags = FL_REQUIRED, .enumv = iface_type_words,
+	  .help = "transaction (listens, answers), message (listens, takes) or output (writes)" },
+	{ .name = "proto", .type = F_ENUM, .enumv = proto_words, .def = "tcp",
+	  .help = "transaction and message interfaces: the transport" },
+	{ .name = "port", .type = F_INT, .min = 1, .max = 65535,
+	  .help = "transaction and message interfaces: the default port" },
+	{ .name = "protocol", .type = F_STR, .help = "what is spoken: http, syslog, postgresql..." },
+	{ .name = "path", .type = F_STR,
+	  .help = "output interfaces: the file written (relative: to the machine's home)" },
+	{ .name = "rotate", .type = F_ENUM, .enumv = rotate_words, .def = "daily",
+	  .help = "output: how often it is rotated" },
+	{ .name = "keep", .type = F_INT, .min = 0, .max = 100000, .def = "7",
+	  .help = "output: rotated files kept on the machine (local retention)" },
+	{ .name = "keep-global", .type = F_INT, .min = 0, .max = 100000,
+	  .help = "output: days kept in long-term storage (global retention)" },
+	{ .name = "backup", .type = F_ENUM, .enumv = backup_words, .def = "daily",
+	  .help = "output: how often it is backed up" },
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ 0 }
+};
+
+static const struct field pkg_conn_fields[] = {
+	{ .name = "to", .type = F_PORT, .ref_kind = "package", .flags = FL_REQUIRED,
+	  .help = "the interface connected to: package/NAME:INTERFACE" },
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ 0 }
+};
+
+static const struct field pkg_fn_fields[] = {
+	{ .name = "run", .type = F_STR, .flags = FL_REQUIRED,
+	  .help = "shell command run on the machine, a template (rem-template(5))" },
+	{ .name = "timeout", .type = F_INT, .min = 1, .max = 86400,
+	  .help = "seconds before it is killed (default 120)" },
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ 0 }
+};
+
+static const struct field tmpl_fields[] = {
+	{ .name = "src", .type = F_STR, .flags = FL_REQUIRED,
+	  .help = "the template: a file of the NAME.d/ folder, or rem:NAME for one REM ships" },
+	{ .name = "dest", .type = F_STR, .flags = FL_REQUIRED,
+	  .help = "the file written on the machine (relative: to its home)" },
+	{ .name = "check", .type = F_STR,
+	  .help = "command that validates the new file before it replaces the old, {} its path" },
+	{ .name = "mode", .type = F_STR, .help = "file mode, octal (default 0644)" },
+	{ .name = "package", .type = F_REF, .ref_kind = "package",
+	  .help = "service templates: the package whose reload runs when the file changes" },
+	{ 0 }
+};
+
+static const struct field monitor_fields[] = {
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ .name = "probe", .type = F_STR, .help = "a built-in probe (the monitoring issue)" },
+	{ .name = "run", .type = F_STR, .help = "a script printing `key value` lines" },
+	{ .name = "interface", .type = F_STR, .help = "the package interface it probes" },
+	{ .name = "interval", .type = F_INT, .min = 1, .max = 86400, .def = "60",
+	  .help = "seconds between samples" },
+	{ .name = "timeout", .type = F_INT, .min = 1, .max = 86400, .help = "" },
+	{ .name = "where", .type = F_LIST,
+	  .sub = &(const struct field){ .name = "where", .type = F_ENUM, .enumv = where_words },
+	  .help = "local, near, far (default local)" },
+	{ .name = "rrd", .type = F_MAP, .help = "data sources and archives (the monitoring issue)" },
+	{ 0 }
+};
+
+static const struct field package_fields[] = {
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ .name = "version", .type = F_STR, .help = "the package's own version" },
+	{ .name = "install", .type = F_LIST,
+	  .sub = &(const struct field){ .name = "step", .type = F_OBJ, .sub = step_fields },
+	  .help = "install steps in order, each one of apt, copy, url, git, script/run" },
+	{ .name = "interfaces", .type = F_MAP,
+	  .sub = &(const struct field){ .name = "interface", .type = F_OBJ, .sub = pkg_iface_fields },
+	  .help = "name -> what it listens on or writes (Package Interfaces)" },
+	{ .name = "connections", .type = F_MAP,
+	  .sub = &(const struct field){ .name = "connection", .type = F_OBJ, .sub = pkg_conn_fields },
+	  .help = "name -> the interface of another package it connects to" },
+	{ .name = "functions", .type = F_MAP,
+	  .sub = &(const struct field){ .name = "function", .type = F_OBJ, .sub = pkg_fn_fields },
+	  .help = "start, stop, restart, reload, rotate-logs and any other name" },
+	{ .name = "templates", .type = F_LIST,
+	  .sub = &(const struct field){ .name = "template", .type = F_OBJ, .sub = tmpl_fields },
+	  .help = "configuration files rendered by rem-render; a change runs reload" },
+	{ .name = "monitors", .type = F_MAP,
+	  .sub = &(const struct field){ .name = "monitor", .type = F_OBJ, .sub = monitor_fields },
+	  .help = "name -> what to measure (used by rem-collect)" },
+	{ 0 }
+};
+
+static const struct field svc_iface_fields[] = {
+	{ .name = "mount", .type = F_PORT, .ref_kind = "package", .flags = FL_REQUIRED,
+	  .help = "the package interface it makes reachable: package/NAME:INTERFACE" },
+	{ .name = "port", .type = F_INT, .min = 1, .max = 65535,
+	  .help = "the port, when not the package interface's default" },
+	{ .name = "public", .type = F_BOOL, .def = "false",
+	  .help = "open to every address, not only to connecting services" },
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ 0 }
+};
+
+static const struct field svc_conn_fields[] = {
+	{ .name = "to", .type = F_PORT, .ref_kind = "service", .flags = FL_REQUIRED,
+	  .help = "the interface connected to: service/NAME:INTERFACE" },
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ 0 }
+};
+
+static const struct field service_fields[] = {
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ .name = "version", .type = F_INT, .min = 1, .max = 1000000000, .def = "1",
+	  .help = "the serial number of this version (rem-svc version)" },
+	{ .name = "parent", .type = F_REF, .ref_kind = "service", .flags = FL_TREE,
+	  .help = "the earlier version this one was made from" },
+	{ .name = "stage", .type = F_ENUM, .enumv = stage_words, .def = "dev",
+	  .help = "promoted one stage at a time (rem-svc promote); a machine needs a service "
+		  "at its stage or later" },
+	{ .name = "packages", .type = F_LIST,
+	  .sub = &(const struct field){ .name = "package", .type = F_REF, .ref_kind = "package" },
+	  .help = "its Service Packages, in install order (after the platform's)" },
+	{ .name = "interfaces", .type = F_MAP,
+	  .sub = &(const struct field){ .name = "interface", .type = F_OBJ, .sub = svc_iface_fields },
+	  .help = "name -> a package interface it mounts (Service Interfaces)" },
+	{ .name = "connections", .type = F_MAP,
+	  .sub = &(const struct field){ .name = "connection", .type = F_OBJ, .sub = svc_conn_fields },
+	  .help = "name -> the interface of another service it connects to" },
+	{ .name = "templates", .type = F_LIST,
+	  .sub = &(const struct field){ .name = "template", .type = F_OBJ, .sub = tmpl_fields },
+	  .help = "configuration files of the service itself (NAME.d/)" },
+	{ 0 }
+};
+
+static const struct kind kind_package = {
+	.name = "package",
+	.help = "a Package: install steps, interfaces, connections, functions, templates, monitors",
+	.fields = package_fields,
+	.check = package_check,
+};
+static const struct kind kind_service = {
+	.name = "service",
+	.help = "a Service: versioned packages, interfaces and connections a machine serves",
+	.fields = service_fields,
+	.check = service_check,
+};
+
 static const struct kind kind_megavisor = {
 	.name = "megavisor",
 	.help = "a Megavisor: a named, versioned set of function scripts for hardware sets",
@@ -266,8 +444,8 @@ static const struct kind kind_machine = {
 };
 
 const struct kind *const rem_kinds[] = { &kind_hwinst, &kind_hwset, &kind_location, &kind_machine,
-					 &kind_megavisor, &kind_mvinst, &kind_platform, &kind_site,
-					 NULL };
+					 &kind_megavisor, &kind_mvinst, &kind_package, &kind_platform,
+					 &kind_service, &kind_site, NULL };
 
 const struct kind *
 kind_find(const char *name)

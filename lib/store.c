@@ -168,3 +168,77 @@ out:
 	free(path);
 	return rc;
 }
+
+int
+obj_set(struct rem *rm, const char *site, const char *kind, const char *name, const char *field,
+	const char *value)
+{
+	char *path = obj_path(rm, site, kind, name);
+	struct buf text = { 0 };
+	char msg[256];
+	int rc = EX_REM_FAIL;
+	if (read_file(path, &text) < 0)
+		warn("%s", rel_path(rm, path));
+	else if (yaml_edit(&text, field, value ? ED_SET_PLAIN : ED_DELETE, value, msg, sizeof msg) < 0)
+		warnx("%s: %s", rel_path(rm, path), msg);
+	else
+		rc = obj_store(rm, site, kind_find(kind), name, text.s, text.len) ? EX_REM_USAGE : 0;
+	buf_free(&text);
+	free(path);
+	return rc;
+}
+
+int
+obj_promote(struct rem *rm, const char *site, const char *kind, const char *arg, const char *stage)
+{
+	static const char *const st[] = { "dev", "qa", "staging", "production" };
+	struct ref r;
+	const char *why = NULL;
+	if (strchr(arg, '/') ? ref_parse(arg, &r, &why) < 0 || strcmp(r.kind, kind)
+			     : (why = name_invalid(arg)) != NULL) {
+		warnx("%s: not a %s (%s/NAME)", arg, kind, kind);
+		return EX_REM_USAGE;
+	}
+	if (!strchr(arg, '/'))
+		strlcpy(r.name, arg, sizeof r.name);
+	struct entry e;
+	if (index_get(rm, site, kind, r.name, &e) != 1) {
+		warnx("%s/%s: no such %s", kind, r.name, kind);
+		return EX_REM_USAGE;
+	}
+	char *cur = entry_value(&e, "stage");
+	entry_free(&e);
+	int from = stage_rank(cur ? cur : "dev");
+	if (from < 0) {
+		warnx("%s/%s: its stage '%s' is none of dev, qa, staging, production (rem-check)", kind,
+		      r.name, cur);
+		free(cur);
+		return EX_REM_USAGE;
+	}
+	free(cur);
+	int to = stage ? stage_rank(stage) : from + 1;
+	if (stage && to < 0) {
+		warnx("promote: '%s' is no stage (dev, qa, staging, production)", stage);
+		return EX_REM_USAGE;
+	}
+	if (to > 3) {
+		warnx("%s/%s is in production already", kind, r.name);
+		return EX_REM_FALSE;
+	}
+	if (to == from) {
+		printf("%s/%s\t%s\talready\n", kind, r.name, st[to]);
+		return 0;
+	}
+	if (to > from + 1) {
+		warnx("%s/%s is at %s: promote it to %s first (one stage at a time)", kind, r.name,
+		      st[from], st[from + 1]);
+		return EX_REM_USAGE;
+	}
+	if (rem_lock(rm) < 0)
+		return EX_REM_FAIL;
+	int rc = obj_set(rm, site, kind, r.name, "stage", st[to]);
+	rem_unlock(rm);
+	if (!rc)
+		printf("%s/%s\t%s -> %s\n", kind, r.name, st[from], st[to]);
+	return rc;
+}

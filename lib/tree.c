@@ -201,3 +201,23 @@ rem_unlock(struct rem *r)
 		r->lockfd = -1;
 	}
 }
+
+int
+obj_load(const char *path, struct buf *text, struct ydoc *d, int noisy, const char *shown)
+{
+	long line = 0, col = 0;
+	char msg[256];
+	memset(d, 0, sizeof *d);
+	buf_reset(text);
+	if (read_file(path, text) < 0) {
+		if (noisy)
+			rem_warnx_at(shown ? shown : path, 0, 0, "%s", strerror(errno));
+		return -1;
+	}
+	if (ydoc_load(d, text->s ? text->s : "", text->len, &line, &col, msg, sizeof msg) < 0) {
+		if (noisy)
+			rem_warnx_at(shown ? shown : path, line, col, "%s", msg);
+		return -1;
+	}
+	return 0;
+}
