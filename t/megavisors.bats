@@ -136,6 +136,34 @@ no_leftovers() {
 	no_leftovers
 }
 
+@test "netns: rem-mv call firewall runs the function, but with no standard input: the ruleset is refused, the lockdown stays" {
+	netns_base
+	rem-put machine/w1 mvinst=mvinst/netns
+	run rem-mv create w1
+	assert_success
+	ip netns exec remt-main-w1 nft list ruleset >"$T/before"
+	grep -q 'policy drop' "$T/before"
+	printf '%s\n' 'table inet rem' 'delete table inet rem' \
+		'table inet rem {' '	chain input {' \
+		'		type filter hook input priority filter; policy accept;' '	}' '}' >"$T/open"
+	# rem-mv gives functions /dev/null, not its own standard input (rem-fw
+	# will hand the ruleset to the runner itself)
+	run rem-mv call firewall w1 <"$T/open"
+	assert_failure 1
+	assert_output --partial "machine/w1: netns megavisor: firewall w1: the ruleset does not start with"
+	assert_equal "$(ip netns exec remt-main-w1 nft list ruleset)" "$(cat "$T/before")"
+	# a machine of a megavisor without firewall
+	base local
+	rem-put machine/l1 mvinst=mvinst/local
+	rem-mv create l1 >/dev/null
+	run rem-mv call firewall l1 <"$T/open"
+	assert_failure 2
+	assert_output --partial "megavisor/local has no function 'firewall'"
+	run rem-mv -a destroy
+	assert_success
+	no_leftovers
+}
+
 @test "netns: a create that fails halfway leaves failed, and destroy cleans everything" {
 	netns_base
 	# a port nft cannot read makes the ruleset fail after the namespace,

@@ -132,6 +132,26 @@ local_pids() {
 
 port() { echo $((20000 + RANDOM % 20000)); }
 
+# ruleset RULE...: a ruleset of the shape rem-fw makes (rem-megavisor(7),
+# THE FIREWALL FUNCTION), with these service rules.
+ruleset() {
+	printf '%s\n' 'table inet rem' 'delete table inet rem' 'table inet rem {' \
+		'	set monitor_addr { type ipv4_addr; flags interval; auto-merge; }' \
+		'	set monitor_tcp { type inet_service; flags interval; auto-merge; }' \
+		'	chain input {' \
+		'		type filter hook input priority filter; policy drop;' \
+		'		ct state established,related accept' \
+		'		ct state invalid drop' \
+		'		iif "lo" accept' \
+		'		ip saddr @monitor_addr icmp type echo-request accept' \
+		'		ip saddr @monitor_addr tcp dport @monitor_tcp accept'
+	local r
+	for r; do
+		printf '\t\t%s\n' "$r"
+	done
+	printf '%s\n' '	}' '}'
+}
+
 # ---- local ----
 
 @test "local: create, start, exec a listener on the machine's address, stop, destroy" {
@@ -475,7 +495,28 @@ before_netns() {
 	nothing_left f1 f2
 }
 
-@test "netns: a machine with a service gets no lockdown ruleset" {
+# in_ns MACHINE COMMAND...: run a command in this test's netns machine.
+in_ns() {
+	local m=$1
+	shift
+	ip netns exec "${NSP}main-$m" "$@"
+}
+
+# listening MACHINE PORT: something listens on TCP PORT inside MACHINE.
+listening() { in_ns "$1" sh -c "ss -ltn | grep -q ':$2 '"; }
+
+# answers_from / dropped_from MACHINE ADDRESS PORT: as answers and dropped,
+# from inside the netns machine MACHINE.
+answers_from() {
+	[ "$(in_ns "$1" timeout 2 socat -T 2 - "TCP:$2:$3,connect-timeout=2" </dev/null 2>/dev/null)" = hello ]
+}
+dropped_from() {
+	local out rc=0
+	out=$(in_ns "$1" timeout 2 socat - "TCP:$2:$3,connect-timeout=1" </dev/null 2>&1) || rc=$?
+	[ $rc != 0 ] && [[ $out != *"Connection refused"* ]]
+}
+
+@test "netns: a machine with a service is locked down until its firewall opens it" {
 	need_netns
 	before_netns
 	run nm -e REM_F_SERVICE=web s1 create
@@ -483,12 +524,179 @@ before_netns() {
 	a=$(addr_in_output)
 	run nm s1 start
 	assert_success
-	assert_equal "$(ip netns exec "${NSP}main-s1" nft list tables)" ""
+	run in_ns s1 nft list table inet rem
+	assert_success
+	assert_output --partial "policy drop;"
+	assert_output --partial "elements = { $GW }"
+	refute_output --partial "dport 8080"
 	nm s1 exec sh -c "$(listen 8080)"
-	poll 5 answers "$a" 8080
+	poll 5 listening s1 8080
+	dropped "$a" 8080
+	"$REPO/t/megavisor/icmp-echo" "$a" 2
+	ruleset 'tcp dport 8080 accept' >"$T/rules"
+	run nm s1 firewall <"$T/rules"
+	assert_success
+	assert_output ""
+	answers "$a" 8080
 	run nm s1 destroy
 	assert_success
 	nothing_left s1
+}
+
+@test "netns: firewall loads a service's ruleset: open ports answer, the rest is dropped, monitoring stays" {
+	need_netns
+	before_netns
+	mport=$(port)
+	NSE="$NSE -e NETNS_MONITOR_PORTS=$mport"
+	run nm n1 create
+	assert_success
+	a=$(addr_in_output)
+	run nm n2 create
+	assert_success
+	a2=$(addr_in_output)
+	nm n1 start
+	nm n2 start
+	# 8080 is open to n2 only, 8081 to everyone, 8082 to no one
+	for p in 8080 8081 8082 "$mport"; do
+		nm n1 exec sh -c "$(listen "$p")"
+	done
+	for p in 8080 8081 8082 "$mport"; do
+		poll 5 listening n1 "$p"
+	done
+	# rem-fw's own line: a site collector in the monitoring set
+	{
+		ruleset "ip saddr { $a2, ${NET%.0/24}.250 } tcp dport 8080 accept" 'tcp dport 8081 accept'
+		echo 'add element inet rem monitor_addr { 127.0.0.1 }'
+	} >"$T/rules"
+	run nm n1 firewall <"$T/rules"
+	assert_success
+	assert_output ""
+
+	# from the host (the gateway): the port open to all, the monitoring
+	# port and ICMP echo; not the port open to n2, nor the undeclared one
+	answers "$a" 8081
+	answers "$a" "$mport"
+	"$REPO/t/megavisor/icmp-echo" "$a" 2
+	dropped "$a" 8080
+	dropped "$a" 8082
+	# from n2: its port and the open one; not monitoring, nor the rest
+	answers_from n2 "$a" 8080
+	answers_from n2 "$a" 8081
+	dropped_from n2 "$a" 8082
+	dropped_from n2 "$a" "$mport"
+	run in_ns n2 "$REPO/t/megavisor/icmp-echo" "$a" 1
+	assert_failure
+
+	# the ruleset as loaded: what came in, then the megavisor's monitoring
+	run cat "$MDIR/n1/nft.rules"
+	assert_output "$(cat "$T/rules")
+add element inet rem monitor_addr { $GW }
+add element inet rem monitor_tcp { $mport }"
+	[ ! -e "$MDIR/n1/nft.rules.new" ]
+	run in_ns n1 nft list set inet rem monitor_addr
+	assert_output --partial "elements = { $GW, 127.0.0.1 }"
+	run in_ns n1 nft list set inet rem monitor_tcp
+	assert_output --partial "elements = { $mport }"
+
+	# loaded again, with a collector whose network holds the gateway and
+	# a last line without its newline: the sets merge what overlaps
+	{
+		ruleset 'tcp dport 8082 accept'
+		printf 'add element inet rem monitor_addr { %s }' "${NET%.0/24}.0/24"
+	} >"$T/rules2"
+	run nm n1 firewall <"$T/rules2"
+	assert_success
+	answers "$a" 8082
+	dropped "$a" 8081
+	run in_ns n1 nft list set inet rem monitor_addr
+	assert_output --partial "elements = { $NET }"
+
+	run nm n1 destroy
+	assert_success
+	run nm n2 destroy
+	assert_success
+	nothing_left n1 n2
+}
+
+@test "netns: firewall refuses garbage and rulesets that do not replace table inet rem; the old ruleset stays in force" {
+	need_netns
+	before_netns
+	ruleset 'tcp dport 8081 accept' >"$T/rules"
+	run nm g1 firewall <"$T/rules"
+	assert_equal "$status" 125
+	assert_output --partial "no such machine"
+	run nm g1 create
+	assert_success
+	a=$(addr_in_output)
+	nm g1 start
+	run nm g1 firewall <"$T/rules"
+	assert_success
+	nm g1 exec sh -c "$(listen 8081)"
+	poll 5 listening g1 8081
+	answers "$a" 8081
+	cp "$MDIR/g1/nft.rules" "$T/loaded"
+	in_ns g1 nft list ruleset >"$T/listed"
+
+	# in_force: the ruleset loaded above is the one in force, and in
+	# nft.rules
+	in_force() {
+		cmp "$MDIR/g1/nft.rules" "$T/loaded"
+		[ ! -e "$MDIR/g1/nft.rules.new" ]
+		assert_equal "$(in_ns g1 nft list ruleset)" "$(cat "$T/listed")"
+		answers "$a" 8081
+	}
+
+	# nft refuses it: its words come back
+	{
+		ruleset 'tcp dport 8082 accept'
+		echo 'this is no nft'
+	} >"$T/bad"
+	run nm g1 firewall <"$T/bad"
+	assert_failure 1
+	assert_output --partial "nft refused the ruleset, nothing changed"
+	assert_output --partial "this is no nft"
+	in_force
+	# a ruleset that would not replace the table whole
+	{
+		echo 'flush ruleset'
+		ruleset 'tcp dport 8082 accept'
+	} >"$T/flush"
+	run nm g1 firewall <"$T/flush"
+	assert_failure 1
+	assert_output --partial "does not start with the lines 'table inet rem' and 'delete table inet rem'"
+	in_force
+	tail -n +2 "$T/rules" >"$T/headless"
+	run nm g1 firewall <"$T/headless"
+	assert_failure 1
+	assert_output --partial "does not start with"
+	in_force
+	run nm g1 firewall </dev/null
+	assert_failure 1
+	assert_output --partial "does not start with"
+	in_force
+	# a port nft cannot read in the megavisor's settings
+	run nm -e NETNS_MONITOR_PORTS=notaport g1 firewall <"$T/rules"
+	assert_failure 1
+	assert_output --partial "NETNS_MONITOR_PORTS: 'notaport' is not a port"
+	in_force
+
+	# a stopped machine gets its ruleset all the same
+	run nm g1 stop
+	assert_success
+	ruleset 'tcp dport 8082 accept' >"$T/rules2"
+	run nm g1 firewall <"$T/rules2"
+	assert_success
+	run in_ns g1 nft list chain inet rem input
+	assert_output --partial "tcp dport 8082 accept"
+	refute_output --partial "8081"
+	# a namespace gone (a reboot) cannot get one
+	ip netns delete "${NSP}main-g1"
+	run nm g1 firewall <"$T/rules"
+	assert_equal "$status" 125
+	assert_output --partial "namespace ${NSP}main-g1 is missing"
+	run nm g1 destroy
+	assert_success
+	nothing_left g1
 }
 
 @test "netns: without root every function fails at once" {
@@ -615,6 +823,98 @@ line]
 	run sm h1 exec true
 	assert_equal "$status" 125
 	run sm h1 destroy
+	assert_success
+}
+
+@test "ssh: firewall refuses unless SSH_FIREWALL says how; the command gets the ruleset whole on standard input" {
+	start_sshd
+	ruleset 'tcp dport 8081 accept' >"$T/rules"
+	run sm f1 firewall <"$T/rules"
+	assert_equal "$status" 125
+	assert_output --partial "no such machine"
+	REM_ADDRESS=127.0.0.1 run sm f1 create
+	assert_success
+	run sm f1 firewall <"$T/rules"
+	assert_failure 1
+	assert_output --partial "firewall f1: not configured (set SSH_FIREWALL, e.g. 'sudo nft -f -')"
+	[ ! -e "$MDIR/f1/nft.rules" ]
+
+	# stand-ins for nft that keep what they read: the host's own firewall
+	# is never touched
+	run sm -e "SSH_FIREWALL=cat >$T/applied" f1 firewall <"$T/rules"
+	assert_success
+	assert_output ""
+	cmp "$T/rules" "$T/applied"
+	cmp "$T/rules" "$MDIR/f1/nft.rules"
+	# the check first; when it fails, nothing is loaded
+	run sm -e "SSH_FIREWALL_CHECK=cat >$T/checked; exit 3" -e "SSH_FIREWALL=cat >$T/applied2" \
+		f1 firewall <"$T/rules"
+	assert_failure 1
+	assert_output --partial "SSH_FIREWALL_CHECK"
+	assert_output --partial "(exit 3)"
+	cmp "$T/rules" "$T/checked"
+	[ ! -e "$T/applied2" ]
+	ruleset 'tcp dport 8082 accept' >"$T/rules2"
+	run sm -e "SSH_FIREWALL_CHECK=cat >$T/checked2" -e "SSH_FIREWALL=cat >$T/applied2" \
+		f1 firewall <"$T/rules2"
+	assert_success
+	cmp "$T/rules2" "$T/checked2"
+	cmp "$T/rules2" "$T/applied2"
+	cmp "$T/rules2" "$MDIR/f1/nft.rules"
+	# a command that fails, a ruleset not replacing table inet rem, and an
+	# unreachable host: nft.rules keeps the last one loaded
+	run sm -e "SSH_FIREWALL=cat >/dev/null; echo no >&2; exit 4" f1 firewall <"$T/rules"
+	assert_failure 1
+	assert_output --partial "exited 4"
+	{
+		echo 'flush ruleset'
+		cat "$T/rules"
+	} >"$T/flush"
+	run sm -e "SSH_FIREWALL=cat >$T/applied3" f1 firewall <"$T/flush"
+	assert_failure 1
+	assert_output --partial "does not start with the lines 'table inet rem' and 'delete table inet rem'"
+	[ ! -e "$T/applied3" ]
+	run sm -e "SSH_FIREWALL=cat >$T/applied3" -e SSH_PORT=1 f1 firewall <"$T/rules"
+	assert_failure 1
+	assert_output --partial "ssh to 127.0.0.1 failed"
+	[ ! -e "$T/applied3" ]
+	cmp "$T/rules2" "$MDIR/f1/nft.rules"
+	run ls "$MDIR/f1"
+	refute_output --partial "nft.rules.new"
+
+	run sm f1 destroy
+	assert_success
+	[ ! -e "$MDIR/f1" ]
+}
+
+@test "ssh: firewall loads nothing when the ruleset comes cut short" {
+	# an ssh stand-in that runs the remote command here and passes on only
+	# the first lines of its input, as a connection lost on the way would
+	# (as many as $T/cut says: drive gives functions a clean environment)
+	mkdir "$T/bin"
+	cat >"$T/bin/ssh" <<-EOF
+	#!/bin/sh
+	for a; do cmd=\$a; done
+	head -n "\$(cat "$T/cut")" | sh -c "\$cmd"
+	EOF
+	chmod +x "$T/bin/ssh"
+	export DRIVE_PATH=$T/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	echo 1000 >"$T/cut"
+	REM_ADDRESS=127.0.0.1 run sm f2 create </dev/null
+	assert_success
+	ruleset 'tcp dport 8081 accept' >"$T/rules"
+	run sm -e "SSH_FIREWALL=cat >$T/applied" f2 firewall <"$T/rules"
+	assert_success
+	cmp "$T/rules" "$T/applied"
+	rm "$T/applied"
+	for cut in 2 5 "$(wc -l <"$T/rules")"; do
+		echo "$cut" >"$T/cut"
+		run sm -e "SSH_FIREWALL=cat >$T/applied" f2 firewall <"$T/rules"
+		assert_failure 1
+		assert_output --partial "the ruleset came cut short: nothing loaded"
+		[ ! -e "$T/applied" ]
+	done
+	run sm f2 destroy
 	assert_success
 }
 

@@ -10,7 +10,8 @@
 # address in $NETNS_STATE/addr/ holding the namespace that took it, under
 # the lock $NETNS_STATE/lock.  REM_DIR keeps netns.conf (the names and the
 # address, written before anything is made, so destroy finds what a create
-# that failed halfway left) and root/, the home of commands run by exec.
+# that failed halfway left), root/, the home of commands run by exec, and
+# nft.rules, the ruleset last loaded in the namespace (for people to read).
 
 mv_name=netns
 
@@ -199,6 +200,81 @@ kill_all() {
 
 # in_ns COMMAND...: run a command inside the namespace.
 in_ns() { ip netns exec "$NS" "$@"; }
+
+# The firewall: REM's nftables table inet rem inside the namespace (the
+# contract in rem-megavisor(7), THE FIREWALL FUNCTION).  create loads the
+# lockdown, firewall the ruleset rem-fw made; both add the megavisor's own
+# monitoring sources (the gateway, NETNS_MONITOR_PORTS) to its sets and
+# load it with install_rules.
+
+# monitor_ports: NETNS_MONITOR_PORTS checked, joined by ", ", in PORTS.
+monitor_ports() {
+	PORTS=
+	for _p in $(printf %s "${NETNS_MONITOR_PORTS-}" | tr , ' '); do
+		case $_p in '' | *[!0-9]* | 0*) fail "NETNS_MONITOR_PORTS: '$_p' is not a port" ;; esac
+		[ "$_p" -le 65535 ] || fail "NETNS_MONITOR_PORTS: '$_p' is not a port"
+		PORTS="$PORTS${PORTS:+, }$_p"
+	done
+}
+
+# monitor_elements: the lines adding the megavisor's monitoring to the
+# ruleset's sets: ICMP echo and the ports of PORTS (monitor_ports first)
+# from the gateway.
+monitor_elements() {
+	echo "add element inet rem monitor_addr { $GW }"
+	[ -z "$PORTS" ] || echo "add element inet rem monitor_tcp { $PORTS }"
+}
+
+# lockdown: the ruleset of a machine that no firewall opened yet: the
+# contract's shape without service rules, then monitor_elements.  The
+# table is made, then deleted and made anew, in one transaction: the
+# ruleset is replaced whole, never open.
+lockdown() {
+	echo 'table inet rem'
+	echo 'delete table inet rem'
+	echo 'table inet rem {'
+	echo '	set monitor_addr { type ipv4_addr; flags interval; auto-merge; }'
+	echo '	set monitor_tcp { type inet_service; flags interval; auto-merge; }'
+	echo '	chain input {'
+	echo '		type filter hook input priority filter; policy drop;'
+	echo '		ct state established,related accept'
+	echo '		ct state invalid drop'
+	echo '		iif "lo" accept'
+	echo '		ip saddr @monitor_addr icmp type echo-request accept'
+	echo '		ip saddr @monitor_addr tcp dport @monitor_tcp accept'
+	echo '	}'
+	echo '}'
+	monitor_elements
+}
+
+# ruleset_ok FILE: true when FILE starts with the two lines that make the
+# ruleset replace table inet rem whole (and nothing else).
+ruleset_ok() {
+	_l1='' _l2=''
+	{ IFS= read -r _l1 && IFS= read -r _l2; } <"$1"
+	[ "$_l1" = 'table inet rem' ] && [ "$_l2" = 'delete table inet rem' ]
+}
+
+# lock_rules: hold the machine's ruleset lock (REM_DIR itself, on
+# descriptor 8), so that one machine's rulesets are written and loaded one
+# at a time.
+lock_rules() {
+	exec 8<. || fail "cannot open $REM_DIR"
+	flock -w 60 8 || fail "another firewall of this machine still runs after 60 seconds"
+}
+
+# install_rules WHAT: check nft.rules.new with nft inside the namespace,
+# load it (one transaction), keep it as nft.rules.  When nft refuses it,
+# say so with nft's words (WHAT names the ruleset) and fail: the namespace
+# keeps the ruleset it had, nft.rules is unchanged, nft.rules.new removed.
+install_rules() {
+	if ! _err=$(in_ns nft -c -f nft.rules.new 2>&1 >/dev/null) ||
+		! _err=$(in_ns nft -f nft.rules.new 2>&1 >/dev/null); then
+		rm -f nft.rules.new
+		fail "nft refused $1, nothing changed: ${_err:-(nft said nothing)}"
+	fi
+	mv -f nft.rules.new nft.rules || fail "cannot rename $REM_DIR/nft.rules.new to nft.rules"
+}
 
 # The alias REM gives the bridges it makes, so it never deletes one it did
 # not make.

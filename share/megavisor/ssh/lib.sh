@@ -102,3 +102,12 @@ ssh_run() {
 # reachable HOST: true when ssh gets to HOST and runs true there; what ssh
 # said is on stderr.
 reachable() { ssh_run -n "$1" true; }
+
+# ruleset_ok FILE: true when the nftables ruleset in FILE starts with the
+# two lines that make it replace table inet rem whole (the firewall
+# function's contract in rem-megavisor(7)).
+ruleset_ok() {
+	_l1='' _l2=''
+	{ IFS= read -r _l1 && IFS= read -r _l2; } <"$1"
+	[ "$_l1" = 'table inet rem' ] && [ "$_l2" = 'delete table inet rem' ]
+}
