@@ -102,6 +102,8 @@ install: all
 	install -m0644 man/*.5 $(DESTDIR)$(MANDIR)/man5
 	install -m0644 man/*.7 $(DESTDIR)$(MANDIR)/man7
 	cp -R share/. $(DESTDIR)$(SHAREDIR)
+	install -d $(DESTDIR)$(SHAREDIR)/templates
+	install -m0644 templates/*.conf $(DESTDIR)$(SHAREDIR)/templates
 
 clean:
 	rm -rf bin build-san lib/*.o lib/librem.a $(UNITS) t/bench/tmp

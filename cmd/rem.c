@@ -28,6 +28,10 @@ static const struct {
 	{ "hw", "hardware sets and instances: show, copy, place, rack elevation, where" },
 	{ "port", "ports and cables: connect, trace, graph, impact, free ports, power budget" },
 	{ "mv", "machines through their megavisors: create, destroy, start, stop, status, exec, migrate" },
+	{ "pkg", "packages: list, show, install on machines, run their functions" },
+	{ "svc", "services: show, dependencies, assign, deploy, version, promote" },
+	{ "render", "fill a machine's configuration templates and put changed files in place" },
+	{ "fw", "a machine's firewall from its service: show, check, apply" },
 	{ 0 },
 };
 

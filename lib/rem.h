@@ -181,6 +181,58 @@ int yaml_plain_ok(const char *s);
 /* Append s as a YAML scalar: plain when safe, else double-quoted. */
 void yaml_quote(struct buf *, const char *s, int force_quote);
 
+/* ---- tmpl.c: configuration templates ---- */
+
+/*
+ * The values a template is rendered with: a tree of strings, lists and
+ * maps.  Build it with the functions below only (tv_set keeps the map's
+ * hash index); a tree is then read-only while templates render it.
+ * Every tval belongs to the list or map it was added to; tv_free the root.
+ */
+enum tv_type { TV_STR, TV_LIST, TV_MAP };
+struct tval {
+	enum tv_type type;
+	char *s;            /* TV_STR: the text (NUL-terminated) */
+	int n, cap;         /* TV_LIST, TV_MAP: items */
+	struct tval **v;    /* items (lists) or values (maps), in insertion order */
+	char **k;           /* TV_MAP: keys, parallel to v */
+	/* tmpl.c's: a hash index of a map past a few keys (slot -> item + 1) */
+	int *hix;
+	int hcap, hn;       /* slots, a power of two; items indexed */
+};
+struct tval *tv_str(const char *s);                 /* copies s */
+struct tval *tv_strn(const char *s, size_t n);      /* copies n bytes */
+struct tval *tv_list(void);
+struct tval *tv_map(void);
+/* Add item to a list; returns item, which the list now owns. */
+struct tval *tv_add(struct tval *list, struct tval *item);
+/* Set key in a map (copied), replacing and freeing an old value; returns v. */
+struct tval *tv_set(struct tval *map, const char *key, struct tval *v);
+/* The value of key, or NULL when it is absent or map is no map. */
+struct tval *tv_get(const struct tval *map, const char *key);
+/* "a.b.0.c": maps by key, lists by index; "" is root; NULL if absent. */
+struct tval *tv_path(const struct tval *root, const char *dotted);
+void tv_free(struct tval *);
+
+/*
+ * A compiled template (rem-template(5)).  Compile once, render many times:
+ * rendering parses nothing.  A compiled template is never changed, so
+ * several threads may render one at once.
+ */
+struct tmpl;
+/* Compile text (len bytes) named name (for messages).  On a syntax error
+ * returns NULL and appends "NAME:LINE: message" (no newline) to err. */
+struct tmpl *tmpl_compile(const char *name, const char *text, size_t len, struct buf *err);
+/* Append the rendering to out; 0.  On an error (a variable that does not
+ * exist, a loop over a value...) returns -1, appends "NAME:LINE: message"
+ * to err and cuts out back to its length before the call. */
+int tmpl_render(const struct tmpl *, const struct tval *root, struct buf *out, struct buf *err);
+void tmpl_free(struct tmpl *);
+/* The variables from the top of the context that a template reads, dotted
+ * as written, each once, in order of first use: returns the count and sets
+ * *names to a malloc'd array (NULL-terminated) of malloc'd strings. */
+int tmpl_vars(const struct tmpl *, char ***names);
+
 /* ---- schema.c: the kinds and their fields ---- */
 
 /* F_PORT: a port of another object, "kind/name:port"; it refers to
@@ -757,6 +809,47 @@ int url_fetch(struct rem *, const char *url, const char *sha256, struct buf *out
  * the first step.  0, EX_REM_USAGE (bad input), EX_REM_FAIL; said why. */
 int pkg_install(struct onm *, const struct package *, int verbose, int *changed);
 
+/* ---- render.c: what templates see; rendering a machine's files ---- */
+
+struct tval;
+/* A YAML node as a template value. */
+struct tval *tv_from_ydoc(const struct ydoc *, int node);
+/* What every machine's templates of a site share (the site's values, the
+ * members behind each service interface), made once per run. */
+struct rctx;
+struct rctx *rctx_new(struct rem *, const char *site);
+void rctx_free(struct rctx *);
+/* The values a template of machine sees (rem-template(5)): machine, site,
+ * service, interfaces, connections, and package when given.  NULL when the
+ * machine does not exist.  The caller frees it (tv_free). */
+struct tval *rctx_machine(struct rctx *, const char *machine, const char *package);
+/* Run a package's function on a machine: its run: text rendered as a
+ * template, then run by sh there with args; output echoed.  A status. */
+int pkg_function(struct onm *, const struct package *, const char *fn, char *const *args);
+enum { RENDER_WRITE, RENDER_DRY, RENDER_DIFF };
+/* Render every template of a machine (its packages', its service's, and
+ * logrotate for output interfaces) and compare with the files there:
+ * RENDER_DRY says what would change, RENDER_DIFF prints a unified diff,
+ * RENDER_WRITE puts the changed files in place (checks first; all or
+ * none) and runs the reloads due.  A status; *nchanged the files that
+ * differ. */
+int render_machine(struct rctx *, struct onm *, int mode, int *nchanged);
+/* Render a machine's files into DIR/MACHINE/DEST, touching no machine. */
+int render_to_dir(struct rctx *, const char *machine, const char *dir);
+void render_cache_free(void);
+
+/* ---- fw.c: a machine's firewall from its service ---- */
+
+/* The nftables ruleset of a machine (rem-fw(1) says what it admits).
+ * 0, or a status after saying why. */
+int fw_ruleset(struct rem *, const char *site, const char *machine, struct buf *out);
+/* Apply it through the megavisor's function firewall, unless it is the
+ * one applied last (var/fw/SITE/MACHINE) and not force; dry: only say. */
+enum { FW_APPLIED, FW_UNCHANGED, FW_NONE /* no firewall function */, FW_BAD /* said why */,
+       FW_FAILED };
+int fw_apply(struct rem *, const char *site, const char *machine, int force, int dry,
+	     struct buf *why);
+
 /* ---- portgraph.c: the cables of a site as a graph of ports ---- */
 
 /* "hwinst/NAME" or "NAME"; "hwinst/NAME:PORT" or "NAME:PORT".  On failure
@@ -942,6 +1035,10 @@ extern volatile sig_atomic_t run_cancel;
 const char *run_value(const struct run *r, const char *key);
 /* Free the output of a run and zero it; the input is the caller's. */
 void run_free(struct run *r);
+/* One line of REM's own in var/log/rem.log: time, run=-, event,
+ * object=OBJECT, then the message (escaped onto one line). */
+void rem_log(struct rem *, const char *object, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Append PREFIX<FIELD>=value for each scalar field of an index entry at the
  * top of its object (FIELD: its name upper-cased, every byte but
  * [A-Za-z0-9] made '_'; a list of scalars joined with ',' as entry_value

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/prctl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -1190,4 +1191,33 @@ run_script(struct rem *rm, struct run *r)
 	free(argv);
 	free(path);
 	return r->status;
+}
+
+/* ---- lines of REM's own: rem_log ---- */
+
+void
+rem_log(struct rem *rm, const char *object, const char *event, const char *fmt, ...)
+{
+	struct run r = { .object = object };
+	struct runlog L = { .r = &r, .site = rm ? rm->site : NULL };
+	log_open(rm, &L);
+	if (L.fd < 0)
+		return;
+	char *m = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	strlcpy(r.id, "-", sizeof r.id);
+	log_begin(&L, event);
+	if (m && *m) {
+		buf_add(&L.b, " ", 1);
+		log_text(&L.b, m, strlen(m), 0, RUN_LOG_TEXT);
+	}
+	log_end(&L);
+	log_flush(&L);
+	buf_free(&L.b);
+	close(L.fd);
+	free(m);
 }

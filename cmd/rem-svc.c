@@ -1,0 +1,630 @@
+/*
+ * rem-svc: services: list and show them, their dependency graph, which
+ * machine serves which, deploying machines (packages, configuration,
+ * firewall, start; then what the change means for the services around
+ * them), new versions and promotion between stages.
+ */
+#include <err.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rem.h"
+
+#define USAGE                                                                   \
+	"rem-svc [-R root] [-S site] command ...\n"                                 \
+	"  ls\n"                                                                    \
+	"  show service\n"                                                          \
+	"  deps [-d] [service ...]\n"                                               \
+	"  assign [-f] machine service|-\n"                                         \
+	"  deploy [-aP0] [-j jobs] [-s service] [machine ...]\n"                    \
+	"  version service [new-name]\n"                                            \
+	"  promote service [stage]"
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	run_cancel = 1;
+}
+
+static const char *
+svc_arg(const char *s, char *name, size_t sz)
+{
+	struct ref r;
+	const char *why = NULL;
+	if (strchr(s, '/')) {
+		if (ref_parse(s, &r, &why) < 0 || strcmp(r.kind, "service"))
+			return why ? why : "not a service (service/NAME)";
+		strlcpy(name, r.name, sz);
+		return NULL;
+	}
+	if ((why = name_invalid(s)))
+		return why;
+	strlcpy(name, s, sz);
+	return NULL;
+}
+
+static const struct service *
+need_svc(struct rem *rm, const char *arg, char *name, size_t sz)
+{
+	const char *why = svc_arg(arg, name, sz);
+	if (why) {
+		warnx("%s: %s", arg, why);
+		return NULL;
+	}
+	const struct service *s = svc_get(rm, rm->site, name);
+	if (!s)
+		warnx("service/%s: no such service", name);
+	return s;
+}
+
+static int
+live_count(struct rem *rm, const char *svc, int *total)
+{
+	struct member *m;
+	int n = svc_members(rm, rm->site, svc, 1, &m), live = 0;
+	for (int i = 0; i < n; i++)
+		live += !strcmp(m[i].state, "running");
+	members_free(m, n);
+	*total = n;
+	return live;
+}
+
+/* ---- ls, show, deps ---- */
+
+static int
+cmd_ls(struct rem *rm, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		usage_exit(USAGE);
+	int n, rc = 0;
+	char **names = list_names(rm, rm->site, "service", &n);
+	for (int i = 0; i < n; i++) {
+		const struct service *s = svc_get(rm, rm->site, names[i]);
+		if (!s) {
+			warnx("service/%s: cannot be read (rem-check)", names[i]);
+			rc = EX_REM_FAIL;
+			continue;
+		}
+		int total, live = live_count(rm, s->name, &total);
+		struct buf f = { 0 };
+		for (int k = 0; k < s->nifaces; k++) {
+			const char *proto;
+			int port = svc_iface_port(rm, rm->site, &s->ifaces[k], &proto);
+			buf_printf(&f, "%s%s=%s/%d", f.len ? "," : "", s->ifaces[k].name, proto, port);
+		}
+		printf("service/%s\tv%d\t%s\t%d/%d running\t%s\n", s->name, s->version, s->stage, live,
+		       total, f.len ? f.s : "-");
+		buf_free(&f);
+	}
+	free_list(names);
+	return rc;
+}
+
+static int
+cmd_show(struct rem *rm, int argc, char **argv)
+{
+	if (argc != 2)
+		usage_exit(USAGE);
+	char name[REM_NAME_MAX + 1];
+	const struct service *s = need_svc(rm, argv[1], name, sizeof name);
+	if (!s)
+		return EX_REM_USAGE;
+	printf("service/%s\n", s->name);
+	printf("version\t%d\n", s->version);
+	if (s->parent)
+		printf("parent\tservice/%s\n", s->parent);
+	printf("stage\t%s\n", s->stage);
+	for (int i = 0; i < s->npackages; i++)
+		printf("package\tpackage/%s\n", s->packages[i]);
+	char **cl = svc_clients(rm, rm->site, s->name, 1);
+	for (int i = 0; i < s->nifaces; i++) {
+		const struct svc_iface *f = &s->ifaces[i];
+		const char *proto;
+		int port = svc_iface_port(rm, rm->site, f, &proto);
+		struct buf from = { 0 };
+		if (f->public)
+			buf_adds(&from, "public");
+		for (int k = 0; cl[k] && !f->public; k++) {
+			const struct service *c = svc_get(rm, rm->site, cl[k]);
+			for (int j = 0; c && j < c->nconns; j++)
+				if (!strcmp(c->conns[j].svc, s->name) && !strcmp(c->conns[j].iface, f->name))
+					buf_printf(&from, "%sservice/%s", from.len ? "," : "from ", c->name);
+		}
+		printf("interface\t%s\t%s/%d\tpackage/%s:%s\t%s\n", f->name, proto, port, f->pkg,
+		       f->iface, from.len ? from.s : "closed: nothing connects");
+		buf_free(&from);
+	}
+	free_list(cl);
+	for (int i = 0; i < s->nconns; i++) {
+		int total, live = live_count(rm, s->conns[i].svc, &total);
+		printf("connection\t%s\tservice/%s:%s\t%d running\n", s->conns[i].name, s->conns[i].svc,
+		       s->conns[i].iface, live);
+	}
+	struct member *m;
+	int n = svc_members(rm, rm->site, s->name, 1, &m);
+	for (int i = 0; i < n; i++)
+		printf("machine\t%s\t%s\t%s\n", m[i].name, m[i].state,
+		       m[i].address ? m[i].address : "-");
+	members_free(m, n);
+	return 0;
+}
+
+static int
+cmd_deps(struct rem *rm, int argc, char **argv)
+{
+	int c, dot = 0;
+	optind = 0;
+	while ((c = getopt(argc, argv, "+d")) != -1)
+		switch (c) {
+		case 'd': dot = 1; break;
+		default: usage_exit(USAGE);
+		}
+	argc -= optind, argv += optind;
+	char **names;
+	int n;
+	if (argc) {
+		names = xcalloc((size_t)argc + 1, sizeof *names);
+		for (n = 0; n < argc; n++) {
+			char name[REM_NAME_MAX + 1];
+			if (!need_svc(rm, argv[n], name, sizeof name)) {
+				free_list(names);
+				return EX_REM_USAGE;
+			}
+			names[n] = xstrdup(name);
+		}
+	} else
+		names = list_names(rm, rm->site, "service", &n);
+	if (dot)
+		printf("digraph services {\n\trankdir=LR;\n\tnode [shape=box];\n");
+	for (int i = 0; i < n; i++) {
+		const struct service *s = svc_get(rm, rm->site, names[i]);
+		if (!s)
+			continue;
+		if (dot)
+			printf("\t\"%s\" [label=\"%s\\nv%d %s\"];\n", s->name, s->name, s->version,
+			       s->stage);
+		else if (!s->nconns)
+			printf("%s %s\n", s->name, s->name); /* tsort: a service on its own */
+		for (int k = 0; k < s->nconns; k++) {
+			if (dot)
+				printf("\t\"%s\" -> \"%s\" [label=\"%s:%s\"];\n", s->name,
+				       s->conns[k].svc, s->conns[k].name, s->conns[k].iface);
+			else
+				printf("%s %s\n", s->name, s->conns[k].svc);
+		}
+	}
+	if (dot)
+		printf("}\n");
+	free_list(names);
+	return 0;
+}
+
+/* ---- assign ---- */
+
+static int
+cmd_assign(struct rem *rm, int argc, char **argv)
+{
+	int c, force = 0;
+	optind = 0;
+	while ((c = getopt(argc, argv, "+f")) != -1)
+		switch (c) {
+		case 'f': force = 1; break;
+		default: usage_exit(USAGE);
+		}
+	argc -= optind, argv += optind;
+	if (argc != 2)
+		usage_exit(USAGE);
+	char m[REM_NAME_MAX + 1], name[REM_NAME_MAX + 1];
+	if (machine_arg(argv[0], m, sizeof m) < 0)
+		return EX_REM_USAGE;
+	struct entry e;
+	if (index_get(rm, rm->site, "machine", m, &e) != 1) {
+		warnx("machine/%s: no such machine", m);
+		return EX_REM_USAGE;
+	}
+	struct ref cur;
+	int has = entry_ref(&e, "service", "service", &cur);
+	entry_free(&e);
+	int unassign = !strcmp(argv[1], "-");
+	if (!unassign && !need_svc(rm, argv[1], name, sizeof name))
+		return EX_REM_USAGE;
+	if (has && !unassign && !strcmp(cur.name, name)) {
+		printf("machine/%s\tservice/%s\talready\n", m, name);
+		return 0;
+	}
+	if (has && !force) {
+		warnx("machine/%s serves service/%s already: a machine serves one service (-f moves "
+		      "it; deploy it again after)", m, cur.name);
+		return EX_REM_USAGE;
+	}
+	if (rem_lock(rm) < 0)
+		return EX_REM_FAIL;
+	char *ref = unassign ? NULL : xasprintf("service/%s", name);
+	int rc = obj_set(rm, rm->site, "machine", m, "service", ref);
+	rem_unlock(rm);
+	if (!rc)
+		printf("machine/%s\t%s\n", m, ref ? ref : "no service");
+	free(ref);
+	return rc;
+}
+
+/* ---- deploy ---- */
+
+struct dep {
+	struct rem *rm;
+	char **names;
+};
+
+static void
+step(struct rem *rm, const char *m, const char *what, const char *how)
+{
+	char *obj = xasprintf("machine/%s", m);
+	rem_log(rm, obj, "deploy", "%s: %s", what, how);
+	free(obj);
+	printf("%s\t%s\t%s\n", m, what, how);
+	fflush(stdout);
+}
+
+static int
+deploy_one(int i, void *arg)
+{
+	struct dep *d = arg;
+	struct rem *rm = d->rm;
+	const char *m = d->names[i];
+	int lock = mjob_lock(rm, rm->site, m, 1);
+	if (lock == -2) {
+		warnx("machine/%s: busy: another rem command works on it", m);
+		return EX_REM_FAIL;
+	}
+	struct onm o;
+	int rc = onm_open(rm, rm->site, m, &o);
+	if (rc)
+		goto out;
+	char *svc = NULL;
+	char **pk = machine_packages(rm, rm->site, m, &svc);
+	if (!svc)
+		step(rm, m, "service", "none: packages of its platform only, locked down");
+	/* 1: packages */
+	for (int k = 0; pk[k] && !rc && !run_cancel; k++) {
+		const struct package *p = pkg_get(rm, rm->site, pk[k]);
+		int changed = 0;
+		if (!p) {
+			warnx("machine/%s: package/%s: no such package", m, pk[k]);
+			rc = EX_REM_USAGE;
+		} else if (!(rc = pkg_install(&o, p, 0, &changed))) {
+			char how[64];
+			snprintf(how, sizeof how, changed ? "changed (%d steps)" : "unchanged", changed);
+			char *what = xasprintf("install %s", p->name);
+			step(rm, m, what, how);
+			free(what);
+		}
+	}
+	if (rc || run_cancel)
+		goto done;
+	/* 2: configuration */
+	struct rctx *c = rctx_new(rm, rm->site);
+	int nch;
+	rc = render_machine(c, &o, RENDER_WRITE, &nch);
+	rctx_free(c);
+	if (rc)
+		goto done;
+	/* 3: firewall */
+	struct buf why = { 0 };
+	int st = fw_apply(rm, rm->site, m, 0, 0, &why);
+	if (st == FW_APPLIED || st == FW_UNCHANGED)
+		step(rm, m, "firewall", st == FW_APPLIED ? "applied" : "unchanged");
+	else if (st == FW_NONE)
+		step(rm, m, "firewall", "not applied: its megavisor has no firewall function");
+	else {
+		warnx("machine/%s: %s", m, why.len ? why.s : "firewall failed");
+		rc = EX_REM_FAIL;
+	}
+	buf_free(&why);
+	if (rc)
+		goto done;
+	/* 4: start, in install order */
+	for (int k = 0; pk[k] && !rc && !run_cancel; k++) {
+		const struct package *p = pkg_get(rm, rm->site, pk[k]);
+		if (!pkg_fn(p, "start"))
+			continue;
+		char *what = xasprintf("start %s", p->name);
+		rc = pkg_function(&o, p, "start", NULL);
+		step(rm, m, what, rc ? "failed" : "done");
+		free(what);
+	}
+done:
+	if (!rc && run_cancel)
+		rc = 130;
+	step(rm, m, "deploy", rc ? "failed" : "done");
+	free_list(pk);
+	free(svc);
+	onm_close(&o);
+out:
+	if (lock >= 0)
+		close(lock);
+	return rc;
+}
+
+/* What a deployed service changes around it: the services that connect
+ * to it render again (their lists of its machines), the services it
+ * connects to take its machines into their firewalls. */
+static int
+propagate(struct rem *rm, char **done, int ndone)
+{
+	struct smap svcs = { 0 }, seen = { 0 };
+	int rc = 0;
+	for (int i = 0; i < ndone; i++) {
+		char *svc = NULL;
+		char **pk = machine_packages(rm, rm->site, done[i], &svc);
+		free_list(pk);
+		if (svc) {
+			void **slot = smap_slot(&svcs, svc);
+			*slot = (void *)1;
+		}
+		free(svc);
+	}
+	struct rctx *c = rctx_new(rm, rm->site);
+	for (size_t si = 0; si < svcs.cap; si++) {
+		if (!svcs.keys || !svcs.keys[si])
+			continue;
+		const char *svc = svcs.keys[si];
+		const struct service *s = svc_get(rm, rm->site, svc);
+		char **cl = svc_clients(rm, rm->site, svc, 1);
+		for (int k = 0; cl[k]; k++) {
+			struct member *m;
+			int n = svc_members(rm, rm->site, cl[k], 1, &m);
+			for (int j = 0; j < n; j++) {
+				char *key = xasprintf("r/%s", m[j].name);
+				void **slot = smap_slot(&seen, key);
+				free(key);
+				if (*slot || strcmp(m[j].state, "running"))
+					continue;
+				*slot = (void *)1;
+				int lock = mjob_lock(rm, rm->site, m[j].name, 1);
+				struct onm o;
+				int nch;
+				if (lock == -2)
+					warnx("machine/%s: busy; not rendered again", m[j].name);
+				else if (onm_open(rm, rm->site, m[j].name, &o) == 0) {
+					int st = render_machine(c, &o, RENDER_WRITE, &nch);
+					if (st > rc)
+						rc = st;
+					onm_close(&o);
+				}
+				if (lock >= 0)
+					close(lock);
+			}
+			members_free(m, n);
+		}
+		free_list(cl);
+		for (int k = 0; s && k < s->nconns; k++) {
+			struct member *m;
+			int n = svc_members(rm, rm->site, s->conns[k].svc, 1, &m);
+			for (int j = 0; j < n; j++) {
+				char *key = xasprintf("f/%s", m[j].name);
+				void **slot = smap_slot(&seen, key);
+				free(key);
+				if (*slot || !member_live(&m[j]))
+					continue;
+				*slot = (void *)1;
+				struct buf why = { 0 };
+				int st = fw_apply(rm, rm->site, m[j].name, 0, 0, &why);
+				if (st == FW_APPLIED)
+					printf("%s\tfirewall\tapplied\n", m[j].name);
+				else if (st == FW_FAILED || st == FW_BAD) {
+					warnx("machine/%s: %s", m[j].name, why.len ? why.s : "firewall");
+					rc = EX_REM_FAIL;
+				}
+				buf_free(&why);
+			}
+			members_free(m, n);
+		}
+	}
+	rctx_free(c);
+	smap_free(&svcs, NULL);
+	smap_free(&seen, NULL);
+	fflush(stdout);
+	return rc;
+}
+
+static int
+cmd_deploy(struct rem *rm, int argc, char **argv)
+{
+	int c, all = 0, nul = 0, jobs = 4, noprop = 0;
+	const char *service = NULL;
+	optind = 0;
+	while ((c = getopt(argc, argv, "+aP0j:s:")) != -1)
+		switch (c) {
+		case 'a': all = 1; break;
+		case '0': nul = 1; break;
+		case 'P': noprop = 1; break;
+		case 's': service = optarg; break;
+		case 'j': {
+			char *end;
+			jobs = (int)strtol(optarg, &end, 10);
+			if (*end || end == optarg || jobs < 1 || jobs > 1024) {
+				warnx("-j %s: give 1 to 1024", optarg);
+				return EX_REM_USAGE;
+			}
+			break;
+		}
+		default: usage_exit(USAGE);
+		}
+	argc -= optind, argv += optind;
+	struct dep d = { .rm = rm };
+	int n = 0, rc = 0;
+	if (service) {
+		char name[REM_NAME_MAX + 1];
+		if (!need_svc(rm, service, name, sizeof name))
+			return EX_REM_USAGE;
+		struct member *m;
+		int nm = svc_members(rm, rm->site, name, 1, &m);
+		d.names = xcalloc((size_t)nm + (size_t)argc + 1, sizeof *d.names);
+		for (int i = 0; i < nm; i++)
+			d.names[n++] = xstrdup(m[i].name);
+		members_free(m, nm);
+		for (int i = 0; i < argc; i++) {
+			char mn[REM_NAME_MAX + 1];
+			if (machine_arg(argv[i], mn, sizeof mn) < 0)
+				rc = EX_REM_USAGE;
+			else
+				d.names[n++] = xstrdup(mn);
+		}
+		if (!n) {
+			warnx("service/%s has no machines (rem-svc assign)", name);
+			rc = EX_REM_USAGE;
+		}
+	} else
+		rc = machines_args(rm, rm->site, argc, argv, all, nul, &d.names, &n);
+	for (int i = 0; !rc && i < n; i++)
+		if (index_get(rm, rm->site, "machine", d.names[i], NULL) != 1) {
+			warnx("machine/%s: no such machine", d.names[i]);
+			rc = EX_REM_USAGE;
+		}
+	if (!rc)
+		rc = par_each(n, jobs, deploy_one, &d);
+	if (!rc && !noprop && !run_cancel)
+		rc = propagate(rm, d.names, n);
+	free_list(d.names);
+	return rc;
+}
+
+/* ---- version, promote ---- */
+
+static int
+copy_tree(const char *from, const char *to)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		execlp("cp", "cp", "-a", "--", from, to, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	if (p < 0 || waitpid(p, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static int
+cmd_version(struct rem *rm, int argc, char **argv)
+{
+	if (argc < 2 || argc > 3)
+		usage_exit(USAGE);
+	char name[REM_NAME_MAX + 1], nn[REM_NAME_MAX + 1];
+	const struct service *s = need_svc(rm, argv[1], name, sizeof name);
+	if (!s)
+		return EX_REM_USAGE;
+	/* the serial: one more than any version of the family, the services
+	 * whose chain of parents reaches the same first version */
+	int n, high = s->version;
+	char **all = list_names(rm, rm->site, "service", &n);
+	int rn, rep;
+	char **mine = ref_chain(rm, rm->site, "service", name, "parent", &rn, &rep);
+	const char *root = rn ? mine[rn - 1] : name;
+	for (int i = 0; i < n; i++) {
+		char **ch = ref_chain(rm, rm->site, "service", all[i], "parent", &rn, &rep);
+		if (rn && !strcmp(ch[rn - 1], root)) {
+			const struct service *o = svc_get(rm, rm->site, all[i]);
+			if (o && o->version > high)
+				high = o->version;
+		}
+		free_list(ch);
+	}
+	int ver = high + 1;
+	if (argc == 3) {
+		const char *why = svc_arg(argv[2], nn, sizeof nn);
+		if (why) {
+			warnx("%s: %s", argv[2], why);
+			free_list(all), free_list(mine);
+			return EX_REM_USAGE;
+		}
+	} else {
+		/* web -> web-v2; web-v2 -> web-v3 */
+		size_t l = strlen(name);
+		const char *v = strstr(name, "-v");
+		while (v && strstr(v + 2, "-v"))
+			v = strstr(v + 2, "-v");
+		if (v && v[2] && strspn(v + 2, "0123456789") == strlen(v + 2))
+			l = (size_t)(v - name);
+		snprintf(nn, sizeof nn, "%.*s-v%d", (int)l, name, ver);
+	}
+	free_list(all);
+	free_list(mine);
+	if (index_get(rm, rm->site, "service", nn, NULL) == 1) {
+		warnx("service/%s exists already", nn);
+		return EX_REM_USAGE;
+	}
+	char *src = obj_path(rm, rm->site, "service", name);
+	struct buf text = { 0 };
+	char msg[256], num[32], *parent = xasprintf("service/%s", name);
+	int rc = 0;
+	snprintf(num, sizeof num, "%d", ver);
+	if (read_file(src, &text) < 0) {
+		warn("%s", rel_path(rm, src));
+		rc = EX_REM_FAIL;
+	} else if (yaml_edit(&text, "version", ED_SET_PLAIN, num, msg, sizeof msg) < 0 ||
+		   yaml_edit(&text, "parent", ED_SET_PLAIN, parent, msg, sizeof msg) < 0 ||
+		   yaml_edit(&text, "stage", ED_SET_PLAIN, "dev", msg, sizeof msg) < 0) {
+		warnx("%s: %s", rel_path(rm, src), msg);
+		rc = EX_REM_FAIL;
+	}
+	char *d1 = xasprintf("%s/%s/service/%s.d", rm->root, rm->site, name);
+	char *d2 = xasprintf("%s/%s/service/%s.d", rm->root, rm->site, nn);
+	struct stat st;
+	if (!rc && rem_lock(rm) < 0)
+		rc = EX_REM_FAIL;
+	else if (!rc) {
+		/* the folder first, so the new object never lacks its templates */
+		if (stat(d1, &st) == 0 && S_ISDIR(st.st_mode) && stat(d2, &st) < 0 &&
+		    copy_tree(d1, d2) < 0) {
+			warnx("cannot copy %s to %s", rel_path(rm, d1), rel_path(rm, d2));
+			rc = EX_REM_FAIL;
+		}
+		if (!rc && obj_store(rm, rm->site, kind_find("service"), nn, text.s, text.len))
+			rc = EX_REM_USAGE;
+		rem_unlock(rm);
+	}
+	if (!rc)
+		printf("service/%s\tv%d\tparent service/%s\tdev\n", nn, ver, name);
+	free(d1), free(d2), free(src), free(parent);
+	buf_free(&text);
+	return rc;
+}
+
+static int
+cmd_promote(struct rem *rm, int argc, char **argv)
+{
+	if (argc < 2 || argc > 3)
+		usage_exit(USAGE);
+	return obj_promote(rm, rm->site, "service", argv[1], argc > 2 ? argv[2] : NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	static const struct subcmd subs[] = {
+		{ "ls", cmd_ls },
+		{ "show", cmd_show },
+		{ "deps", cmd_deps },
+		{ "assign", cmd_assign },
+		{ "deploy", cmd_deploy },
+		{ "version", cmd_version },
+		{ "promote", cmd_promote },
+		{ NULL, NULL },
+	};
+	return run_subcommands(argc, argv, USAGE, subs);
+}
