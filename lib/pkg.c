@@ -287,7 +287,7 @@ static const char apt_check_sh[] =
 	"  cur=$(dpkg-query -W -f '${db:Status-Status} ${Version}' \"$pkg\" 2>/dev/null)\n"
 	"  case $cur in \"installed $ver\") continue ;; installed\\ *) [ -z \"$ver\" ] && continue ;; esac\n"
 	"  if ! command -v apt-get >/dev/null 2>&1; then echo \"$pkg: no apt-get on the machine\" >&2; exit 2; fi\n"
-	"  if ! apt-cache show \"$a\" >/dev/null 2>&1; then\n"
+	"  if ! apt-cache show \"$a\" 2>/dev/null | grep -q '^Package:'; then\n"
 	"    echo \"no Debian package $pkg${ver:+ at version $ver} (apt-cache show $a finds none; "
 	"apt-get update?)\" >&2; exit 2\n"
 	"  fi\n"

@@ -48,3 +48,31 @@ world() {
 	longitude: -74.01
 	X
 }
+
+# svcbase: the REM host, a production platform, the local megavisor
+# imported from share/ and an instance of it, mvinst/local.
+svcbase() {
+	mk hwset host <<<'virtual: true'
+	mk hwinst rem-host <<<'set: hwset/host'
+	mk platform deb <<-'X'
+	brand: debian
+	version: "12"
+	stage: production
+	X
+	rem-mv import -s hwset/host local >/dev/null
+	rem-put mvinst/local hwinst=hwinst/rem-host platform=platform/deb megavisor=megavisor/local
+}
+
+# home M: the home folder of local machine M.
+home() { echo "$REM_ROOT/var/machine/main/$1/root"; }
+
+# poll N CMD...: true as soon as CMD is, trying N times 0.05 s apart.
+poll() {
+	local n=$1
+	shift
+	for _ in $(seq 1 "$n"); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}

@@ -20,17 +20,6 @@ base() {
 # addr M: the first address rem-mv recorded for machine M.
 addr() { rem-mv ls "$1" | cut -f3 | cut -d, -f1; }
 
-# poll N CMD...: true as soon as CMD is, trying N times 0.05 s apart.
-poll() {
-	local n=$1
-	shift
-	for _ in $(seq 1 "$n"); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # ---- local ----
 
 @test "local: machines with their own loopback addresses, homes and processes" {
