@@ -288,6 +288,9 @@ rctx_machine(struct rctx *c, const char *machine, const char *package)
 
 /* ---- package functions ---- */
 
+static int fn_text(struct rctx *, const char *machine, const struct package *,
+		   const struct pkg_fn *, struct buf *out, struct buf *err);
+
 int
 pkg_function(struct onm *o, const struct package *p, const char *fn, char *const *args)
 {
@@ -297,21 +300,11 @@ pkg_function(struct onm *o, const struct package *p, const char *fn, char *const
 		return EX_REM_USAGE;
 	}
 	struct buf err = { 0 }, text = { 0 };
-	char *name = xasprintf("package/%s: functions.%s.run", p->name, fn);
-	struct tmpl *t = tmpl_compile(name, f->run, strlen(f->run), &err);
 	int rc = 0;
-	struct rctx *c = NULL;
-	struct tval *v = NULL;
-	if (!t) {
-		warnx("%s", err.s);
-		rc = EX_REM_USAGE;
-		goto done;
-	}
-	c = rctx_new(o->rm, o->site);
-	v = rctx_machine(c, o->name, p->name);
+	struct rctx *c = rctx_new(o->rm, o->site);
 	buf_printf(&text, "REM_PACKAGE=%s; export REM_PACKAGE\n", p->name);
-	if (!v || tmpl_render(t, v, &text, &err) < 0) {
-		warnx("machine/%s: %s", o->name, v ? err.s : "no such machine");
+	if (fn_text(c, o->name, p, f, &text, &err) < 0) {
+		warnx("machine/%s: %s", o->name, err.len ? err.s : "no such machine");
 		rc = EX_REM_USAGE;
 		goto done;
 	}
@@ -324,10 +317,7 @@ pkg_function(struct onm *o, const struct package *p, const char *fn, char *const
 		rc = st < 0 ? EX_REM_FAIL : st;
 	}
 done:
-	tv_free(v);
 	rctx_free(c);
-	tmpl_free(t);
-	free(name);
 	buf_free(&err);
 	buf_free(&text);
 	return rc;
@@ -433,6 +423,25 @@ add_file(struct rctx *c, const char *machine, const char *kind, const char *owne
 	return rc;
 }
 
+/* A package function's run text, rendered for a machine. */
+static int
+fn_text(struct rctx *c, const char *machine, const struct package *p, const struct pkg_fn *f,
+	struct buf *out, struct buf *err)
+{
+	char *name = xasprintf("package/%s: functions.%s.run", p->name, f->name);
+	struct tmpl *t = tmpl_compile(name, f->run, strlen(f->run), err);
+	int rc = -1;
+	if (t) {
+		struct tval *v = rctx_machine(c, machine, p->name);
+		if (v && tmpl_render(t, v, out, err) == 0)
+			rc = 0;
+		tv_free(v);
+		tmpl_free(t);
+	}
+	free(name);
+	return rc;
+}
+
 /* logrotate configuration for the machine's output interfaces: a shipped
  * template (rem:logrotate.conf) over the list "outputs". */
 static int
@@ -454,8 +463,21 @@ add_logrotate(struct rctx *c, const char *machine, char **pk, struct rfile **f, 
 			tv_set(o, "keep", tv_int(x->keep));
 			tv_set(o, "keep_global", tv_int(x->keep_global));
 			tv_set(o, "backup", tv_str(x->backup));
-			tv_set(o, "postrotate",
-			       tv_str(pkg_fn(p, "rotate-logs") ? "rotate-logs" : ""));
+			const struct pkg_fn *rf = pkg_fn(p, "rotate-logs");
+			struct buf cmd = { 0 };
+			if (rf && rf->run && fn_text(c, machine, p, rf, &cmd, err) < 0) {
+				buf_free(&cmd);
+				tv_free(outs);
+				return -1;
+			}
+			/* one line: logrotate runs it with sh -c */
+			for (size_t i = 0; i < cmd.len; i++)
+				if (cmd.s[i] == '\n')
+					cmd.s[i] = ';';
+			while (cmd.len && (cmd.s[cmd.len - 1] == ';' || cmd.s[cmd.len - 1] == ' '))
+				cmd.s[--cmd.len] = 0;
+			tv_set(o, "postrotate", tv_str(cmd.s ? cmd.s : ""));
+			buf_free(&cmd);
 		}
 	}
 	if (outs->n == 0) {
