@@ -239,7 +239,7 @@ cmd_assign(struct rem *rm, int argc, char **argv)
 		printf("machine/%s\tservice/%s\talready\n", m, name);
 		return 0;
 	}
-	if (has && !force) {
+	if (has && !force && !unassign) {
 		warnx("machine/%s serves service/%s already: a machine serves one service (-f moves "
 		      "it; deploy it again after)", m, cur.name);
 		return EX_REM_USAGE;
@@ -315,6 +315,9 @@ deploy_one(int i, void *arg)
 	rctx_free(c);
 	if (rc)
 		goto done;
+	char how[64];
+	snprintf(how, sizeof how, nch ? "%d files changed" : "unchanged", nch);
+	step(rm, m, "render", how);
 	/* 3: firewall */
 	struct buf why = { 0 };
 	int st = fw_apply(rm, rm->site, m, 0, 0, &why);

@@ -188,6 +188,7 @@ void yaml_quote(struct buf *, const char *s, int force_quote);
  * maps.  Build it with the functions below only (tv_set keeps the map's
  * hash index); a tree is then read-only while templates render it.
  * Every tval belongs to the list or map it was added to; tv_free the root.
+ * tv_add and tv_set exit (status 3) when given no list or no map.
  */
 enum tv_type { TV_STR, TV_LIST, TV_MAP };
 struct tval {
@@ -220,8 +221,8 @@ void tv_free(struct tval *);
  * several threads may render one at once.
  */
 struct tmpl;
-/* Compile text (len bytes) named name (for messages).  On a syntax error
- * returns NULL and appends "NAME:LINE: message" (no newline) to err. */
+/* Compile text (len bytes, copied) named name (for messages).  On a syntax
+ * error returns NULL and appends "NAME:LINE: message" (no newline) to err. */
 struct tmpl *tmpl_compile(const char *name, const char *text, size_t len, struct buf *err);
 /* Append the rendering to out; 0.  On an error (a variable that does not
  * exist, a loop over a value...) returns -1, appends "NAME:LINE: message"

@@ -25,6 +25,17 @@
 #define NEST_MAX 100  /* blocks in blocks; not and parentheses in a condition */
 #define SHOW_KEYS 8   /* keys named in a message about a missing variable */
 
+/* Room for one more item in array p of *cap items of sz bytes, n of them
+ * used: returns the array, doubled when full, so filling it is linear. */
+static void *
+grow(void *p, int n, int *cap, size_t sz)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 4;
+	return xrealloc(p, (size_t)*cap * sz);
+}
+
 /* ---- values ---- */
 
 static struct tval *
@@ -290,7 +301,7 @@ struct operand {
 	size_t n;
 	struct path p;  /* else: the variable */
 	struct filter *f;
-	int nf;
+	int nf, fcap;
 	long line;
 };
 
@@ -299,7 +310,7 @@ struct cond {
 	int op;
 	struct operand a, b;   /* C_VAL: a; C_EQ, C_NE: a and b */
 	struct cond **kid;     /* C_NOT: one; C_AND, C_OR: two or more */
-	int nkid;
+	int nkid, kcap;
 };
 
 struct node;
@@ -326,15 +337,15 @@ struct node {
 	struct nodes body;      /* N_FOR */
 	struct nodes els;       /* N_FOR, N_IF: the else part */
 	struct branch *br;      /* N_IF: if and each elif */
-	int nbr;
+	int nbr, brcap;
 };
 
 struct tmpl {
 	char *name;
 	char *text;      /* a copy: text nodes point into it */
 	struct nodes top;
-	char **vars;
-	int nvars;
+	char **vars;     /* NULL-terminated */
+	int nvars, vcap;
 };
 
 static void cond_free(struct cond *);
@@ -446,6 +457,8 @@ struct comp {
 static void
 vmsg(struct buf *b, const char *name, long line, const char *fmt, va_list ap)
 {
+	if (!b)
+		return;
 	va_list aq;
 	va_copy(aq, ap);
 	int n = vsnprintf(NULL, 0, fmt, aq);
@@ -759,7 +772,7 @@ note_var(struct comp *c, const char *text)
 		return;
 	*slot = (void *)1;
 	struct tmpl *t = c->t;
-	t->vars = xrealloc(t->vars, ((size_t)t->nvars + 2) * sizeof *t->vars);
+	t->vars = grow(t->vars, t->nvars + 1, &t->vcap, sizeof *t->vars);
 	t->vars[t->nvars++] = xstrdup(text);
 	t->vars[t->nvars] = NULL;
 }
@@ -854,8 +867,7 @@ parse_filter(struct lx *x, struct operand *o)
 	if (op < 0)
 		return cerr(x->c, x->tline, "unknown filter '%.*s' (the filters: default, upper, "
 			    "lower, quote, json, join, length, trim)", x->n > 40 ? 40 : (int)x->n, x->a);
-	if (o->nf % 4 == 0)
-		o->f = xrealloc(o->f, ((size_t)o->nf + 4) * sizeof *o->f);
+	o->f = grow(o->f, o->nf, &o->fcap, sizeof *o->f);
 	struct filter *f = &o->f[o->nf++];
 	*f = (struct filter){ .op = op, .line = x->tline };
 	if (lx_next(x) < 0)
@@ -907,7 +919,7 @@ cond_new(int op)
 static struct cond **
 cond_slot(struct cond *c)
 {
-	c->kid = xrealloc(c->kid, ((size_t)c->nkid + 1) * sizeof *c->kid);
+	c->kid = grow(c->kid, c->nkid, &c->kcap, sizeof *c->kid);
 	c->kid[c->nkid] = NULL;
 	return &c->kid[c->nkid++];
 }
@@ -1050,7 +1062,7 @@ parse_if(struct comp *c, struct lx *x, struct nodes *into, int depth)
 		if (how == E_ELIF) {
 			if (body == &nd->els)
 				return cerr(c, x->tline, "'elif' after the 'else' of the 'if' of line %ld", nd->line);
-			nd->br = xrealloc(nd->br, ((size_t)nd->nbr + 1) * sizeof *nd->br);
+			nd->br = grow(nd->br, nd->nbr, &nd->brcap, sizeof *nd->br);
 			struct branch *b = &nd->br[nd->nbr++];
 			*b = (struct branch){ 0 };
 			if (lx_next(x) < 0 || parse_cond(x, &b->c, 0) < 0 || tag_end(x) < 0)
@@ -1157,7 +1169,8 @@ tmpl_compile(const char *name, const char *text, size_t len, struct buf *err)
 	if (len)
 		memcpy(t->text, text, len);
 	t->text[len] = 0;
-	t->vars = xcalloc(1, sizeof *t->vars);
+	t->vars = grow(NULL, 0, &t->vcap, sizeof *t->vars);
+	t->vars[0] = NULL;
 	struct comp c = { .t = t, .err = err };
 	int how = E_EOF, rc = lex_text(&c, t->text, len);
 	if (rc == 0) {
@@ -1306,9 +1319,11 @@ err_missing(struct rs *r, const struct val *v)
 		int pl = (int)p->seg[v->at - 1].end;
 		const struct tval *in = v->in;
 		if (in->type == TV_MAP && in->n) {
+			char **keys = xmalloc((size_t)in->n * sizeof *keys);
+			memcpy(keys, in->k, (size_t)in->n * sizeof *keys);
 			buf_printf(&b, "%.*s has: ", pl, p->text);
-			show_names(&b, (char **)memcpy(xmalloc((size_t)in->n * sizeof *in->k), in->k,
-						       (size_t)in->n * sizeof *in->k), in->n);
+			show_names(&b, keys, in->n);
+			free(keys);
 		} else if (in->type == TV_MAP)
 			buf_printf(&b, "%.*s is empty", pl, p->text);
 		else if (in->type == TV_LIST)
@@ -1321,8 +1336,7 @@ err_missing(struct rs *r, const struct val *v)
 	return -1;
 }
 
-/* The show_names above sorts its array in place: the copy made for a
- * map's keys is freed here, with a wrapper that keeps err_missing short. */
+/* loop.index and the like, for the loop p names. */
 static void
 loop_value(const struct rs *r, const struct path *p, struct val *v)
 {
