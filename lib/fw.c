@@ -144,6 +144,13 @@ fw_ruleset(struct rem *rm, const char *site, const char *machine, struct buf *ou
 		int n = 0;
 		char **cl = svc_clients(rm, site, s->name, 1);
 		for (int k = 0; cl[k]; k++) {
+			const struct service *c = svc_get(rm, site, cl[k]);
+			int to_this = 0;
+			for (int j = 0; c && j < c->nconns; j++)
+				to_this |= !strcmp(c->conns[j].svc, s->name) &&
+					   !strcmp(c->conns[j].iface, f->name);
+			if (!to_this)
+				continue;
 			struct member *x;
 			int nx = svc_members(rm, site, cl[k], 1, &x);
 			m = xrealloc(m, (size_t)(n + nx + 1) * sizeof *m);
