@@ -548,6 +548,29 @@ check_file(struct rem *rm, const char *site, const char *kind, const char *name,
 	free(path);
 }
 
+/* A template's syntax, checked when the object is written, so a typo is
+ * found by rem-put and rem-check and not at the next deploy. */
+static void
+check_syntax(const char *path, const char *shown, const char *text, size_t len,
+	     const struct ynode *at, const char *what, struct problems *pr)
+{
+	struct buf t = { 0 }, err = { 0 };
+	if (path) {
+		if (read_file(path, &t) < 0)
+			return; /* check_file said why */
+		text = t.s ? t.s : "";
+		len = t.len;
+	}
+	struct tmpl *c = tmpl_compile(shown, text, len, &err);
+	if (!c && what)
+		problems_add(pr, at->line, at->col, "%s: %s", what, err.s);
+	else if (!c)
+		problems_add(pr, at->line, at->col, "%s", err.s);
+	tmpl_free(c);
+	buf_free(&t);
+	buf_free(&err);
+}
+
 static void
 check_tmpls(struct rem *rm, const char *site, const char *kind, const char *name,
 	    const struct ydoc *d, struct problems *pr)
@@ -557,8 +580,22 @@ check_tmpls(struct rem *rm, const char *site, const char *kind, const char *name
 		return;
 	EACH_CHILD(d, l, i) {
 		int s = ydoc_child(d, i, "src");
-		if (s >= 0 && d->n[s].value)
-			check_file(rm, site, kind, name, &d->n[s], d->n[s].path, d->n[s].value, pr);
+		if (s >= 0 && d->n[s].value) {
+			const char *src = d->n[s].value;
+			int np = pr->len;
+			check_file(rm, site, kind, name, &d->n[s], d->n[s].path, src, pr);
+			if (pr->len == np) {
+				char *path = !strncmp(src, "rem:", 4)
+						     ? template_shipped(src + 4)
+						     : xasprintf("%s/%s/%s/%s.d/%s", rm->root, site, kind,
+								 name, src);
+				char *shown = xasprintf("%s/%s.d/%s", kind, name, src);
+				if (path)
+					check_syntax(path, shown, NULL, 0, &d->n[s], d->n[s].path, pr);
+				free(path);
+				free(shown);
+			}
+		}
 		int c = ydoc_child(d, i, "mode");
 		const char *mode = c >= 0 ? d->n[c].value : NULL;
 		if (mode && (strspn(mode, "01234567") != strlen(mode) || strlen(mode) > 4 || !*mode))
@@ -703,6 +740,11 @@ package_check(struct rem *rm, const char *site, const char *name, const struct y
 			if (why)
 				problems_add(pr, d->n[i].kline, d->n[i].kcol, "functions: '%s': %s",
 					     d->n[i].key, why);
+			int rn = d->n[i].type == Y_MAP ? ydoc_child(d, i, "run") : -1;
+			if (rn >= 0 && d->n[rn].type == Y_SCALAR && d->n[rn].value) {
+				check_syntax(NULL, d->n[rn].path, d->n[rn].value, d->n[rn].vlen,
+					     &d->n[rn], NULL, pr);
+			}
 		}
 	check_tmpls(rm, site, "package", name, d, pr);
 }

@@ -270,8 +270,11 @@ pkgtree() {
 	  bad name: {type: message, port: 5}
 	connections:
 	  up: {to: "package/p:nosuch"}
+	functions:
+	  start: {run: "{{ oops "}
 	X
 	assert_failure 2
+	assert_output --partial "functions.start.run:1: '{{' is not closed"
 	assert_output --partial "main/package/p.yaml:2:5: install.0: a step has exactly one of"
 	assert_output --partial "main/package/p.yaml:3:5: install.1: a url step needs 'sha256'"
 	assert_output --partial "main/package/p.yaml:6:13: install.2.sha256: a SHA-256 checksum is 64 hexadecimal digits"

@@ -126,6 +126,10 @@ rtree() {
 	assert_failure 2
 	assert_output --partial "package/back.d/back.conf:1:"
 	[ ! -e "$(home b1)/etc/back.conf" ]
+	# and rem-check finds it before any render
+	run rem-check
+	assert_failure
+	assert_output --partial "templates.0.src: package/back.d/back.conf:1:"
 }
 
 @test "-n says what would change, -d shows it as a diff, and neither writes" {
