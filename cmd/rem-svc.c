@@ -355,84 +355,115 @@ out:
 	return rc;
 }
 
-/* What a deployed service changes around it: the services that connect
- * to it render again (their lists of its machines), the services it
- * connects to take its machines into their firewalls. */
+/* What deployed machines change around them: machines whose templates
+ * list them render again (the clients of their service, and the
+ * machines with packages that connect to an interface it mounts), and the
+ * machines they connect to (through their service or their packages)
+ * take them into their firewalls. */
+static void
+add_set(struct smap *set, struct member *m, int n, char **skip, int nskip)
+{
+	for (int i = 0; i < n; i++) {
+		if (find_string(skip, (size_t)nskip, m[i].name))
+			continue;
+		void **slot = smap_slot(set, m[i].name);
+		if (!*slot)
+			*slot = xstrdup(m[i].state);
+	}
+	members_free(m, n);
+}
+
 static int
 propagate(struct rem *rm, char **done, int ndone)
 {
-	struct smap svcs = { 0 }, seen = { 0 };
+	struct smap rset = { 0 }, fset = { 0 };
 	int rc = 0;
+	sort_strings(done, (size_t)ndone);
 	for (int i = 0; i < ndone; i++) {
 		char *svc = NULL;
 		char **pk = machine_packages(rm, rm->site, done[i], &svc);
-		free_list(pk);
-		if (svc) {
-			void **slot = smap_slot(&svcs, svc);
-			*slot = (void *)1;
+		const struct service *s = svc ? svc_get(rm, rm->site, svc) : NULL;
+		struct member *m = NULL;
+		int n = 0;
+		if (s) {
+			char **cl = svc_clients(rm, rm->site, s->name, 1);
+			for (int k = 0; cl[k]; k++) {
+				m = NULL, n = 0;
+				n = svc_members(rm, rm->site, cl[k], 1, &m);
+				add_set(&rset, m, n, done, ndone);
+			}
+			free_list(cl);
+			for (int k = 0; k < s->nifaces; k++) {
+				char **pc = pkg_clients(rm, rm->site, s->ifaces[k].pkg, s->ifaces[k].iface);
+				for (int j = 0; pc[j]; j++) {
+					m = NULL, n = 0;
+					pkg_members(rm, rm->site, pc[j], &m, &n);
+					add_set(&rset, m, n, done, ndone);
+				}
+				free_list(pc);
+			}
+			for (int k = 0; k < s->nconns; k++) {
+				m = NULL, n = 0;
+				n = svc_members(rm, rm->site, s->conns[k].svc, 1, &m);
+				add_set(&fset, m, n, done, ndone);
+			}
 		}
+		for (int k = 0; pk[k]; k++) {
+			const struct package *p = pkg_get(rm, rm->site, pk[k]);
+			for (int j = 0; p && j < p->nconns; j++) {
+				m = NULL, n = 0;
+				pkg_iface_members(rm, rm->site, p->conns[j].pkg, p->conns[j].iface, &m, &n);
+				add_set(&fset, m, n, done, ndone);
+			}
+		}
+		free_list(pk);
 		free(svc);
 	}
 	struct rctx *c = rctx_new(rm, rm->site);
-	for (size_t si = 0; si < svcs.cap; si++) {
-		if (!svcs.keys || !svcs.keys[si])
-			continue;
-		const char *svc = svcs.keys[si];
-		const struct service *s = svc_get(rm, rm->site, svc);
-		char **cl = svc_clients(rm, rm->site, svc, 1);
-		for (int k = 0; cl[k]; k++) {
-			struct member *m;
-			int n = svc_members(rm, rm->site, cl[k], 1, &m);
-			for (int j = 0; j < n; j++) {
-				char *key = xasprintf("r/%s", m[j].name);
-				void **slot = smap_slot(&seen, key);
-				free(key);
-				if (*slot || strcmp(m[j].state, "running"))
-					continue;
-				*slot = (void *)1;
-				int lock = mjob_lock(rm, rm->site, m[j].name, 1);
-				struct onm o;
-				int nch;
-				if (lock == -2)
-					warnx("machine/%s: busy; not rendered again", m[j].name);
-				else if (onm_open(rm, rm->site, m[j].name, &o) == 0) {
-					int st = render_machine(c, &o, RENDER_WRITE, &nch);
-					if (st > rc)
-						rc = st;
-					onm_close(&o);
-				}
-				if (lock >= 0)
-					close(lock);
-			}
-			members_free(m, n);
+	char **names = xcalloc(rset.n + 1, sizeof *names);
+	size_t nn = 0;
+	for (size_t i = 0; i < rset.cap; i++)
+		if (rset.keys[i] && !strcmp(rset.vals[i], "running"))
+			names[nn++] = rset.keys[i];
+	sort_strings(names, nn);
+	for (size_t i = 0; i < nn; i++) {
+		int lock = mjob_lock(rm, rm->site, names[i], 1);
+		struct onm o;
+		int nch;
+		if (lock == -2)
+			warnx("machine/%s: busy; not rendered again", names[i]);
+		else if (onm_open(rm, rm->site, names[i], &o) == 0) {
+			int st = render_machine(c, &o, RENDER_WRITE, &nch);
+			if (st > rc)
+				rc = st;
+			onm_close(&o);
 		}
-		free_list(cl);
-		for (int k = 0; s && k < s->nconns; k++) {
-			struct member *m;
-			int n = svc_members(rm, rm->site, s->conns[k].svc, 1, &m);
-			for (int j = 0; j < n; j++) {
-				char *key = xasprintf("f/%s", m[j].name);
-				void **slot = smap_slot(&seen, key);
-				free(key);
-				if (*slot || !member_live(&m[j]))
-					continue;
-				*slot = (void *)1;
-				struct buf why = { 0 };
-				int st = fw_apply(rm, rm->site, m[j].name, 0, 0, &why);
-				if (st == FW_APPLIED)
-					printf("%s\tfirewall\tapplied\n", m[j].name);
-				else if (st == FW_FAILED || st == FW_BAD) {
-					warnx("machine/%s: %s", m[j].name, why.len ? why.s : "firewall");
-					rc = EX_REM_FAIL;
-				}
-				buf_free(&why);
-			}
-			members_free(m, n);
-		}
+		if (lock >= 0)
+			close(lock);
 	}
+	nn = 0;
+	free(names);
+	names = xcalloc(fset.n + 1, sizeof *names);
+	for (size_t i = 0; i < fset.cap; i++)
+		if (fset.keys[i] && strcmp(fset.vals[i], "requested") &&
+		    strcmp(fset.vals[i], "destroyed") && strcmp(fset.vals[i], "destroying"))
+			names[nn++] = fset.keys[i];
+	sort_strings(names, nn);
+	for (size_t i = 0; i < nn; i++) {
+		struct buf why = { 0 };
+		int st = fw_apply(rm, rm->site, names[i], 0, 0, &why);
+		if (st == FW_APPLIED)
+			printf("%s\tfirewall\tapplied\n", names[i]);
+		else if (st == FW_FAILED || st == FW_BAD) {
+			warnx("machine/%s: %s", names[i], why.len ? why.s : "firewall");
+			rc = EX_REM_FAIL;
+		}
+		buf_free(&why);
+	}
+	free(names);
 	rctx_free(c);
-	smap_free(&svcs, NULL);
-	smap_free(&seen, NULL);
+	smap_free(&rset, free);
+	smap_free(&fset, free);
 	fflush(stdout);
 	return rc;
 }

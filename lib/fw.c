@@ -13,53 +13,6 @@
 
 #include "rem.h"
 
-/* The machines that have package pkg: through their platform or their
- * service; added to *m (duplicates are removed by the caller). */
-static void
-pkg_machines(struct rem *rm, const char *site, const char *pkg, struct member **m, int *n)
-{
-	char **users = index_used_by(rm, site, "package", pkg, 1);
-	for (int i = 0; users[i]; i++) {
-		struct member *x = NULL;
-		int nx = 0;
-		if (!strncmp(users[i], "service/", 8)) {
-			nx = svc_members(rm, site, users[i] + 8, 1, &x);
-		} else if (!strncmp(users[i], "platform/", 9)) {
-			char **mv = index_used_by(rm, site, "platform", users[i] + 9, 1);
-			for (int k = 0; mv[k]; k++) {
-				if (strncmp(mv[k], "mvinst/", 7))
-					continue;
-				char **ms = index_used_by(rm, site, "mvinst", mv[k] + 7, 1);
-				for (int j = 0; ms[j]; j++) {
-					if (strncmp(ms[j], "machine/", 8))
-						continue;
-					struct mstate st;
-					struct entry e;
-					if (index_get(rm, site, "machine", ms[j] + 8, &e) != 1)
-						continue;
-					mstate_get(rm, site, ms[j] + 8, &st);
-					char *a = entry_value(&e, "address");
-					x = xrealloc(x, (size_t)(nx + 1) * sizeof *x);
-					x[nx].name = xstrdup(ms[j] + 8);
-					x[nx].state = xstrdup(st.state);
-					x[nx].address = st.naddr ? xstrdup(st.addr[0]) : a ? xstrdup(a) : NULL;
-					nx++;
-					free(a);
-					mstate_free(&st);
-					entry_free(&e);
-				}
-				free_list(ms);
-			}
-			free_list(mv);
-		}
-		*m = xrealloc(*m, (size_t)(*n + nx + 1) * sizeof **m);
-		memcpy(*m + *n, x, (size_t)nx * sizeof *x);
-		*n += nx;
-		free(x);
-	}
-	free_list(users);
-}
-
 static int
 addr_cmp(const void *a, const void *b)
 {
@@ -160,18 +113,10 @@ fw_ruleset(struct rem *rm, const char *site, const char *machine, struct buf *ou
 		}
 		free_list(cl);
 		/* packages that connect to the package interface mounted here */
-		char **pu = index_used_by(rm, site, "package", f->pkg, 1);
-		for (int k = 0; pu[k]; k++) {
-			if (strncmp(pu[k], "package/", 8))
-				continue;
-			const struct package *p = pkg_get(rm, site, pu[k] + 8);
-			for (int j = 0; p && j < p->nconns; j++)
-				if (!strcmp(p->conns[j].pkg, f->pkg) && !strcmp(p->conns[j].iface, f->iface)) {
-					pkg_machines(rm, site, p->name, &m, &n);
-					break;
-				}
-		}
-		free_list(pu);
+		char **pc = pkg_clients(rm, site, f->pkg, f->iface);
+		for (int k = 0; pc[k]; k++)
+			pkg_members(rm, site, pc[k], &m, &n);
+		free_list(pc);
 		struct buf v4 = { 0 }, v6 = { 0 };
 		int c4, c6;
 		addr_sets(m, n, &v4, &v6, &c4, &c6);

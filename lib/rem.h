@@ -706,6 +706,13 @@ void members_free(struct member *, int);
 int member_live(const struct member *);
 /* The services with a connection to a service (NULL-terminated, malloc'd). */
 char **svc_clients(struct rem *, const char *site, const char *name, int exact);
+/* The machines that have a package (through their platform or service),
+ * and those of the services that mount package/pkg:iface, added to *m. */
+void pkg_members(struct rem *, const char *site, const char *pkg, struct member **m, int *n);
+void pkg_iface_members(struct rem *, const char *site, const char *pkg, const char *iface,
+		       struct member **m, int *n);
+/* The packages with a connection to package/pkg:iface (NULL-terminated). */
+char **pkg_clients(struct rem *, const char *site, const char *pkg, const char *iface);
 /* A template REM ships (REM_TEMPLATES, else SHARE/templates, else
  * SHARE/../templates): its path, or NULL. */
 char *template_shipped(const char *name);

@@ -493,6 +493,102 @@ svc_clients(struct rem *rm, const char *site, const char *name, int exact)
 	return out;
 }
 
+/* The machines that have package pkg: through their platform or their
+ * service; added to *m (duplicates are removed by the caller). */
+void
+pkg_members(struct rem *rm, const char *site, const char *pkg, struct member **m, int *n)
+{
+	char **users = index_used_by(rm, site, "package", pkg, 1);
+	for (int i = 0; users[i]; i++) {
+		struct member *x = NULL;
+		int nx = 0;
+		if (!strncmp(users[i], "service/", 8)) {
+			nx = svc_members(rm, site, users[i] + 8, 1, &x);
+		} else if (!strncmp(users[i], "platform/", 9)) {
+			char **mv = index_used_by(rm, site, "platform", users[i] + 9, 1);
+			for (int k = 0; mv[k]; k++) {
+				if (strncmp(mv[k], "mvinst/", 7))
+					continue;
+				char **ms = index_used_by(rm, site, "mvinst", mv[k] + 7, 1);
+				for (int j = 0; ms[j]; j++) {
+					if (strncmp(ms[j], "machine/", 8))
+						continue;
+					struct mstate st;
+					struct entry e;
+					if (index_get(rm, site, "machine", ms[j] + 8, &e) != 1)
+						continue;
+					mstate_get(rm, site, ms[j] + 8, &st);
+					char *a = entry_value(&e, "address");
+					x = xrealloc(x, (size_t)(nx + 1) * sizeof *x);
+					x[nx].name = xstrdup(ms[j] + 8);
+					x[nx].state = xstrdup(st.state);
+					x[nx].address = st.naddr ? xstrdup(st.addr[0]) : a ? xstrdup(a) : NULL;
+					nx++;
+					free(a);
+					mstate_free(&st);
+					entry_free(&e);
+				}
+				free_list(ms);
+			}
+			free_list(mv);
+		}
+		*m = xrealloc(*m, (size_t)(*n + nx + 1) * sizeof **m);
+		memcpy(*m + *n, x, (size_t)nx * sizeof *x);
+		*n += nx;
+		free(x);
+	}
+	free_list(users);
+}
+
+/* The machines of every service that mounts package/pkg:iface, added to
+ * *m. */
+void
+pkg_iface_members(struct rem *rm, const char *site, const char *pkg, const char *iface,
+		  struct member **m, int *n)
+{
+	char **users = index_used_by(rm, site, "package", pkg, 1);
+	for (int i = 0; users[i]; i++) {
+		if (strncmp(users[i], "service/", 8))
+			continue;
+		const struct service *s = svc_get(rm, site, users[i] + 8);
+		int mounts = 0;
+		for (int k = 0; s && k < s->nifaces; k++)
+			mounts |= !strcmp(s->ifaces[k].pkg, pkg) && !strcmp(s->ifaces[k].iface, iface);
+		if (!mounts)
+			continue;
+		struct member *x;
+		int nx = svc_members(rm, site, s->name, 1, &x);
+		*m = xrealloc(*m, (size_t)(*n + nx + 1) * sizeof **m);
+		memcpy(*m + *n, x, (size_t)nx * sizeof *x);
+		*n += nx;
+		free(x);
+	}
+	free_list(users);
+}
+
+/* The packages with a connection to package/pkg:iface (NULL-terminated). */
+char **
+pkg_clients(struct rem *rm, const char *site, const char *pkg, const char *iface)
+{
+	char **users = index_used_by(rm, site, "package", pkg, 1);
+	char **out = xcalloc(1, sizeof *out);
+	int n = 0;
+	for (int i = 0; users[i]; i++) {
+		if (strncmp(users[i], "package/", 8))
+			continue;
+		const struct package *p = pkg_get(rm, site, users[i] + 8);
+		for (int k = 0; p && k < p->nconns; k++)
+			if (!strcmp(p->conns[k].pkg, pkg) && !strcmp(p->conns[k].iface, iface)) {
+				out = xrealloc(out, (size_t)(n + 2) * sizeof *out);
+				out[n++] = xstrdup(p->name);
+				out[n] = NULL;
+				break;
+			}
+	}
+	free_list(users);
+	return out;
+}
+
 /* ---- checks ---- */
 
 static int

@@ -230,3 +230,31 @@ stree() {
 	assert_failure 2
 	assert_output --partial "package/logs:out is an output interface: it listens on nothing"
 }
+
+@test "a machine of a service that package connections reach renders every machine with that package again" {
+	stree
+	mkdir -p "$REM_ROOT/main/package/logc.d"
+	echo '{% for s in package.connections.logs %}{{ s.name }} {% end %}' >"$REM_ROOT/main/package/logc.d/servers"
+	mk package logc <<-'X'
+	connections:
+	  logs: {to: "package/srv:raw"}
+	templates:
+	  - {src: servers, dest: etc/servers}
+	X
+	rem-put platform/deb packages+=package/logc
+	mk service logs <<-'X'
+	stage: production
+	packages: [package/srv]
+	interfaces:
+	  raw: {mount: "package/srv:raw"}
+	X
+	rem-svc deploy f1 b1 >/dev/null
+	assert_equal "$(cat "$(home f1)/etc/servers")" ""
+	rem-put machine/l1 mvinst=mvinst/local service=service/logs
+	rem-mv create l1 >/dev/null
+	run rem-svc deploy l1
+	assert_success
+	assert_line $'f1\tetc/servers\tchanged'
+	assert_line $'b1\tetc/servers\tchanged'
+	assert_equal "$(cat "$(home b1)/etc/servers")" "l1 "
+}

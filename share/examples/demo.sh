@@ -43,7 +43,7 @@ show 'rem port graph -r power-220 | tsort | head -4'
 show 'rem port connect db2:bmc sw1:mgmt && rem port ls -c db2'
 printf '\n# Machines: megavisors make them, rem mv runs commands across them:\n'
 # whatever happens, no machine outlives the demo (processes, namespaces)
-trap 'rem mv -a -j 8 destroy >/dev/null 2>&1 || true' EXIT
+trap 'rem pkg function -p postgresql purge pg1 >/dev/null 2>&1; rem mv -a -j 8 destroy >/dev/null 2>&1 || true' EXIT
 show 'rem mv import -s hwset/host local && rem mv import -s hwset/host netns'
 cp -R "$here/acme/platform" "$here/acme/mvinst" "$here/acme/machine" "$tree/acme/"
 if [ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then
@@ -66,6 +66,43 @@ show 'rem mv promote debian13 && rem mv promote debian13 && rem put machine/next
 printf '\n# Every function run is in the central log, one line per event:\n'
 show 'grep "object=machine/app1 function=create" "$REM_ROOT/var/log/rem.log"'
 show 'rem mv -a destroy | sort'
+
+printf '\n# Services: what each machine is for.  Packages are installed, configuration\n'
+printf '# rendered from the tree, firewalls made, services started, with no hand edits:\n'
+cp -R "$here/acme/package" "$here/acme/service" "$tree/acme/"
+svcm='web1 app1 app2 pg1 log1'
+if [ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then
+	mv=rem-host-netns
+	printf '# (root: the service machines are network namespaces, each with its own firewall)\n'
+else
+	mv=rem-host-local
+fi
+for m in $svcm app3; do rem put machine/$m mvinst=mvinst/$mv >/dev/null; done
+show 'rem check && rem svc ls'
+show 'rem svc deps | tsort | tac'
+show 'rem svc show app'
+show "rem mv create $svcm | cut -f1,2"
+show 'rem svc deploy log1 pg1 app1 app2 web1 | grep -v -e unchanged -e "^[a-z0-9]*	install syslog-client"'
+web=$(rem mv ls web1 | cut -f3)
+show "sed -n '/upstream/,/}/p' \"\$REM_ROOT/var/machine/acme/web1/root/etc/nginx/nginx.conf\""
+# nginx keeps an upstream it could not reach aside for a while: ask each
+# tier once it answers
+i=0
+while [ $i -lt 50 ] && ! curl -sf -m 2 "http://$web:8080/db" >/dev/null 2>&1; do sleep 0.2; i=$((i + 1)); done
+show "curl -s http://$web:8080/ && curl -s http://$web:8080/ && curl -s http://$web:8080/db"
+printf '\n# A third app machine: nginx on web1 is rendered again and reloaded, nothing else:\n'
+show 'rem mv create app3 >/dev/null && rem svc assign app3 app; rem svc deploy app3 | grep -e web1 -e "app3	deploy"'
+show "rem render -n $svcm app3 | grep -v unchanged; echo '(nothing left to change)'"
+show 'rem fw show pg1 | sed -n "/chain input/,/}/p"'
+if [ "$mv" = rem-host-netns ]; then
+	show "rem fw apply $svcm app3"
+	pg=$(rem mv ls pg1 | cut -f3)
+	show "rem mv exec app1 -- socat -T2 - TCP:$pg:5432,connect-timeout=2 </dev/null && echo 'app1 -> pg1:5432 open: app connects to db'"
+	show "rem mv exec web1 -- socat -T2 - TCP:$pg:5432,connect-timeout=2 </dev/null 2>/dev/null || echo 'web1 -> pg1:5432 dropped: web does not connect to db'"
+fi
+show 'rem pkg function send app1 -- hello from app1 && sleep 0.3 && tail -1 "$REM_ROOT/var/machine/acme/log1/root/log/messages"'
+show 'grep -c " deploy " "$REM_ROOT/var/log/rem.log"'
+show 'rem pkg function -p postgresql purge pg1; rem mv -a destroy | sort'
 trap - EXIT
 
 printf '\n# Bad input is refused with file, line and field, and nothing is written:\n'
