@@ -8,7 +8,7 @@ load helper
 stree() {
 	svcbase
 	mkdir -p "$REM_ROOT/main/package/srv.d"
-	echo '{{ machine.name }}:{% for b in connections.up %} {{ b.name }}{% end %}' >"$REM_ROOT/main/package/srv.d/srv.conf"
+	echo '{{ machine.name }}:{% if connections.up %}{% for b in connections.up %} {{ b.name }}{% end %}{% end %}' >"$REM_ROOT/main/package/srv.d/srv.conf"
 	mk package srv <<-'X'
 	install:
 	  - run: echo installed >>steps
