@@ -19,13 +19,6 @@
 	"  check [-a0] [machine ...]\n"                             \
 	"  apply [-afn0] [-j jobs] [machine ...]"
 
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	run_cancel = 1;
-}
-
 static int
 cmd_show(struct rem *rm, int argc, char **argv)
 {
@@ -123,15 +116,10 @@ machines(struct rem *rm, int argc, char **argv, int apply)
 		case '0': nul = 1; break;
 		case 'f': jb.force = 1; break;
 		case 'n': jb.dry = 1; break;
-		case 'j': {
-			char *end;
-			jobs = (int)strtol(optarg, &end, 10);
-			if (*end || end == optarg || jobs < 1 || jobs > 1024) {
-				warnx("-j %s: give 1 to 1024", optarg);
+		case 'j':
+			if (jobs_arg(optarg, &jobs) < 0)
 				return EX_REM_USAGE;
-			}
 			break;
-		}
 		default: usage_exit(USAGE);
 		}
 	argc -= optind, argv += optind;
@@ -172,13 +160,7 @@ cmd_apply(struct rem *rm, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	run_cancel_on_signals();
 	static const struct subcmd subs[] = {
 		{ "show", cmd_show },
 		{ "check", cmd_check },

@@ -936,38 +936,20 @@ cmd_promote(int argc, char **argv)
 
 /* Interrupted (^C, kill): the functions running are stopped by the
  * runner, their machines recorded as failed, and no more are begun. */
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	run_cancel = 1;
-}
-
 int
 main(int argc, char **argv)
 {
 	const char *root = NULL, *site = NULL;
 	int c;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	run_cancel_on_signals();
 	while ((c = getopt(argc, argv, "+R:S:j:t:a0")) != -1)
 		switch (c) {
 		case 'R': root = optarg; break;
 		case 'S': site = optarg; break;
-		case 'j': {
-			char *jend;
-			jobs = (int)strtol(optarg, &jend, 10);
-			if (*jend || jend == optarg || jobs < 1 || jobs > 1024) {
-				warnx("-j %s: give 1 to 1024", optarg);
+		case 'j':
+			if (jobs_arg(optarg, &jobs) < 0)
 				return EX_REM_USAGE;
-			}
 			break;
-		}
 		case 't': {
 			char *end;
 			tmo = strtod(optarg, &end);

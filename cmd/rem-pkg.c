@@ -18,30 +18,6 @@
 	"  install [-av0] [-j jobs] [-p package]... [machine ...]\n"                        \
 	"  function [-a0] [-j jobs] [-p package]... function [machine ...] [-- argument ...]"
 
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	run_cancel = 1;
-}
-
-static const char *
-pkg_arg(const char *s, char *name, size_t sz)
-{
-	struct ref r;
-	const char *why = NULL;
-	if (strchr(s, '/')) {
-		if (ref_parse(s, &r, &why) < 0 || strcmp(r.kind, "package"))
-			return why ? why : "not a package (package/NAME)";
-		strlcpy(name, r.name, sz);
-		return NULL;
-	}
-	if ((why = name_invalid(s)))
-		return why;
-	strlcpy(name, s, sz);
-	return NULL;
-}
-
 /* ---- ls, show ---- */
 
 static int
@@ -81,7 +57,7 @@ cmd_show(struct rem *rm, int argc, char **argv)
 	if (argc != 2)
 		usage_exit(USAGE);
 	char name[REM_NAME_MAX + 1];
-	const char *why = pkg_arg(argv[1], name, sizeof name);
+	const char *why = kind_arg(argv[1], "package", name, sizeof name);
 	if (why) {
 		warnx("%s: %s", argv[1], why);
 		return EX_REM_USAGE;
@@ -254,18 +230,13 @@ machines_cmd(struct rem *rm, int argc, char **argv, int function)
 		case 'a': all = 1; break;
 		case '0': nul = 1; break;
 		case 'v': jb.verbose = 1; break;
-		case 'j': {
-			char *end;
-			jobs = (int)strtol(optarg, &end, 10);
-			if (*end || end == optarg || jobs < 1 || jobs > 1024) {
-				warnx("-j %s: give 1 to 1024", optarg);
+		case 'j':
+			if (jobs_arg(optarg, &jobs) < 0)
 				return EX_REM_USAGE;
-			}
 			break;
-		}
 		case 'p': {
 			char name[REM_NAME_MAX + 1];
-			const char *why = pkg_arg(optarg, name, sizeof name);
+			const char *why = kind_arg(optarg, "package", name, sizeof name);
 			if (why) {
 				warnx("-p %s: %s", optarg, why);
 				return EX_REM_USAGE;
@@ -333,13 +304,7 @@ cmd_function(struct rem *rm, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	run_cancel_on_signals();
 	static const struct subcmd subs[] = {
 		{ "ls", cmd_ls },
 		{ "show", cmd_show },

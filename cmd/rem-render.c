@@ -21,13 +21,6 @@ static int mode = RENDER_WRITE, jobs = 4;
 static const char *outdir, *package;
 static char **names;
 
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	run_cancel = 1;
-}
-
 /* Every value a template of the machine sees, one dotted path a line. */
 static void
 dump(const struct tval *v, struct buf *path)
@@ -95,13 +88,7 @@ main(int argc, char **argv)
 {
 	const char *root = NULL, *site = NULL;
 	int c, all = 0, nul = 0, vars = 0, n;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	run_cancel_on_signals();
 	while ((c = getopt(argc, argv, "R:S:a0ndo:Vp:j:")) != -1)
 		switch (c) {
 		case 'R': root = optarg; break;
@@ -113,15 +100,10 @@ main(int argc, char **argv)
 		case 'o': outdir = optarg; break;
 		case 'V': vars = 1; break;
 		case 'p': package = optarg; break;
-		case 'j': {
-			char *end;
-			jobs = (int)strtol(optarg, &end, 10);
-			if (*end || end == optarg || jobs < 1 || jobs > 1024) {
-				warnx("-j %s: give 1 to 1024", optarg);
+		case 'j':
+			if (jobs_arg(optarg, &jobs) < 0)
 				return EX_REM_USAGE;
-			}
 			break;
-		}
 		default: usage_exit(USAGE);
 		}
 	argc -= optind, argv += optind;

@@ -25,34 +25,10 @@
 	"  version service [new-name]\n"                                            \
 	"  promote service [stage]"
 
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	run_cancel = 1;
-}
-
-static const char *
-svc_arg(const char *s, char *name, size_t sz)
-{
-	struct ref r;
-	const char *why = NULL;
-	if (strchr(s, '/')) {
-		if (ref_parse(s, &r, &why) < 0 || strcmp(r.kind, "service"))
-			return why ? why : "not a service (service/NAME)";
-		strlcpy(name, r.name, sz);
-		return NULL;
-	}
-	if ((why = name_invalid(s)))
-		return why;
-	strlcpy(name, s, sz);
-	return NULL;
-}
-
 static const struct service *
 need_svc(struct rem *rm, const char *arg, char *name, size_t sz)
 {
-	const char *why = svc_arg(arg, name, sz);
+	const char *why = kind_arg(arg, "service", name, sz);
 	if (why) {
 		warnx("%s: %s", arg, why);
 		return NULL;
@@ -480,15 +456,10 @@ cmd_deploy(struct rem *rm, int argc, char **argv)
 		case '0': nul = 1; break;
 		case 'P': noprop = 1; break;
 		case 's': service = optarg; break;
-		case 'j': {
-			char *end;
-			jobs = (int)strtol(optarg, &end, 10);
-			if (*end || end == optarg || jobs < 1 || jobs > 1024) {
-				warnx("-j %s: give 1 to 1024", optarg);
+		case 'j':
+			if (jobs_arg(optarg, &jobs) < 0)
 				return EX_REM_USAGE;
-			}
 			break;
-		}
 		default: usage_exit(USAGE);
 		}
 	argc -= optind, argv += optind;
@@ -573,7 +544,7 @@ cmd_version(struct rem *rm, int argc, char **argv)
 	}
 	int ver = high + 1;
 	if (argc == 3) {
-		const char *why = svc_arg(argv[2], nn, sizeof nn);
+		const char *why = kind_arg(argv[2], "service", nn, sizeof nn);
 		if (why) {
 			warnx("%s: %s", argv[2], why);
 			free_list(all), free_list(mine);
@@ -643,13 +614,7 @@ cmd_promote(struct rem *rm, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	run_cancel_on_signals();
 	static const struct subcmd subs[] = {
 		{ "ls", cmd_ls },
 		{ "show", cmd_show },

@@ -107,7 +107,8 @@ fw_ruleset(struct rem *rm, const char *site, const char *machine, struct buf *ou
 			struct member *x;
 			int nx = svc_members(rm, site, cl[k], 1, &x);
 			m = xrealloc(m, (size_t)(n + nx + 1) * sizeof *m);
-			memcpy(m + n, x, (size_t)nx * sizeof *x);
+			if (nx)
+				memcpy(m + n, x, (size_t)nx * sizeof *x);
 			n += nx;
 			free(x);
 		}

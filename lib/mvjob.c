@@ -372,19 +372,11 @@ par_each(int n, int par, int (*fn)(int i, void *arg), void *arg)
 int
 machine_arg(const char *s, char *name, size_t sz)
 {
-	struct ref r;
-	const char *why = NULL;
-	if (strchr(s, '/')) {
-		if (ref_parse(s, &r, &why) < 0 || strcmp(r.kind, "machine")) {
-			warnx("%s: %s", s, why ? why : "not a machine");
-			return -1;
-		}
-		strlcpy(name, r.name, sz);
-	} else if ((why = name_invalid(s))) {
+	const char *why = kind_arg(s, "machine", name, sz);
+	if (why) {
 		warnx("%s: %s", s, why);
 		return -1;
-	} else
-		strlcpy(name, s, sz);
+	}
 	return 0;
 }
 

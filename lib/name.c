@@ -167,3 +167,25 @@ refin_next(struct refin *ri)
 		return a;
 	}
 }
+
+const char *
+kind_arg(const char *s, const char *kind, char *name, size_t sz)
+{
+	struct ref r;
+	const char *why = NULL;
+	static char msg[96];
+	if (strchr(s, '/')) {
+		if (ref_parse(s, &r, &why) < 0)
+			return why;
+		if (strcmp(r.kind, kind)) {
+			snprintf(msg, sizeof msg, "not a %s (%s/NAME)", kind, kind);
+			return msg;
+		}
+		strlcpy(name, r.name, sz);
+		return NULL;
+	}
+	if ((why = name_invalid(s)))
+		return why;
+	strlcpy(name, s, sz);
+	return NULL;
+}

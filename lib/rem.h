@@ -69,6 +69,9 @@ int edit_distance(const char *a, const char *b, int cap);
 void escape_field(struct buf *, const char *s, size_t len);
 char *unescape_field(const char *s, size_t len);
 
+/* -j JOBS: 1 to 1024 into *jobs; else says so and returns -1. */
+int jobs_arg(const char *s, int *jobs);
+
 /* The time: REM_NOW (seconds since the epoch, or YYYY-MM-DDTHH:MM:SSZ)
  * when set, so tests fix it; else the clock. */
 time_t rem_now(void);
@@ -112,6 +115,9 @@ struct ref {
 	char kind[64];
 	char name[REM_NAME_MAX + 1];
 };
+/* A command-line argument naming an object of one kind, as KIND/NAME or
+ * NAME: the name into name, or why it is none. */
+const char *kind_arg(const char *s, const char *kind, char *name, size_t sz);
 /* Parse "kind/name"; on failure returns -1 and sets *why. */
 int ref_parse(const char *s, struct ref *r, const char **why);
 /* Parse "kind/name:port"; port is a name too. */
@@ -1039,6 +1045,9 @@ int run_script(struct rem *rm, struct run *r);
  * grace SIGKILL, as at a timeout, so an interrupted caller leaves nothing
  * running.  The handler must not use SA_RESTART-only waits. */
 extern volatile sig_atomic_t run_cancel;
+/* Make SIGINT, SIGTERM and SIGHUP set run_cancel: what a command that
+ * runs scripts on machines does first. */
+void run_cancel_on_signals(void);
 /* The last value of key among r->kvs, or NULL. */
 const char *run_value(const struct run *r, const char *key);
 /* Free the output of a run and zero it; the input is the caller's. */

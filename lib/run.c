@@ -1221,3 +1221,22 @@ rem_log(struct rem *rm, const char *object, const char *event, const char *fmt, 
 	close(L.fd);
 	free(m);
 }
+
+static void
+cancel_handler(int sig)
+{
+	(void)sig;
+	run_cancel = 1;
+}
+
+void
+run_cancel_on_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = cancel_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}

@@ -209,30 +209,45 @@ cache_check(void)
 	cache_gen = index_generation;
 }
 
-const struct package *
-pkg_get(struct rem *rm, const char *site, const char *name)
+/* An object of a kind read into a struct by make, once per process (until
+ * it writes an object); NULL when missing or no mapping. */
+static void *
+cached(struct rem *rm, const char *site, const char *kind, const char *name, struct smap *cache,
+       void *(*make)(struct rem *, const char *site, const char *name, const struct ydoc *))
 {
 	cache_check();
 	char *key = xasprintf("%s/%s", site, name);
-	void **slot = smap_slot(&pkg_cache, key);
+	void **slot = smap_slot(cache, key);
 	free(key);
 	if (*slot)
 		return *slot;
-	char *path = obj_path(rm, site, "package", name);
+	char *path = obj_path(rm, site, kind, name);
 	struct buf text = { 0 };
 	struct ydoc d;
-	struct package *p = NULL;
-	if (obj_load(path, &text, &d, 0, NULL) == 0 && !d.empty && d.n[0].type == Y_MAP) {
-		p = xcalloc(1, sizeof *p);
-		p->name = xstrdup(name);
-		p->dir = xasprintf("%s/%s/package/%s.d", rm->root, site, name);
-		pkg_from_doc(&d, p);
-	}
+	void *v = NULL;
+	if (obj_load(path, &text, &d, 0, NULL) == 0 && !d.empty && d.n[0].type == Y_MAP)
+		v = make(rm, site, name, &d);
 	ydoc_free(&d);
 	buf_free(&text);
 	free(path);
-	*slot = p;
+	*slot = v;
+	return v;
+}
+
+static void *
+pkg_make(struct rem *rm, const char *site, const char *name, const struct ydoc *d)
+{
+	struct package *p = xcalloc(1, sizeof *p);
+	p->name = xstrdup(name);
+	p->dir = xasprintf("%s/%s/package/%s.d", rm->root, site, name);
+	pkg_from_doc(d, p);
 	return p;
+}
+
+const struct package *
+pkg_get(struct rem *rm, const char *site, const char *name)
+{
+	return cached(rm, site, "package", name, &pkg_cache, pkg_make);
 }
 
 static void
@@ -281,76 +296,66 @@ pkg_fn(const struct package *p, const char *name)
 
 /* ---- services ---- */
 
+static void *
+svc_make(struct rem *rm, const char *site, const char *name, const struct ydoc *d)
+{
+	struct service *s = xcalloc(1, sizeof *s);
+	s->name = xstrdup(name);
+	s->dir = xasprintf("%s/%s/service/%s.d", rm->root, site, name);
+	s->version = dint(d, 0, "version", 1);
+	char *p = dstr(d, 0, "parent");
+	s->parent = ref_name(p, "service");
+	free(p);
+	s->stage = dstr(d, 0, "stage");
+	if (!s->stage)
+		s->stage = xstrdup("dev");
+	int l = ydoc_child(d, 0, "packages");
+	EACH_CHILD(d, l, i) {
+		char *pn = ref_name(d->n[i].value, "package");
+		if (!pn)
+			continue;
+		s->packages = xrealloc(s->packages, (size_t)(s->npackages + 1) * sizeof(char *));
+		s->packages[s->npackages++] = pn;
+	}
+	l = ydoc_child(d, 0, "interfaces");
+	if (l >= 0 && d->n[l].type == Y_MAP) {
+		EACH_CHILD(d, l, i) {
+			char *m = dstr(d, i, "mount"), *pn, *in;
+			if (port_split(m, "package", &pn, &in)) {
+				s->ifaces = xrealloc(s->ifaces,
+						     (size_t)(s->nifaces + 1) * sizeof *s->ifaces);
+				struct svc_iface *f = &s->ifaces[s->nifaces++];
+				memset(f, 0, sizeof *f);
+				f->name = xstrdup(d->n[i].key);
+				f->pkg = pn;
+				f->iface = in;
+				f->port = dint(d, i, "port", 0);
+				f->public = dbool(d, i, "public");
+			}
+			free(m);
+		}
+	}
+	l = ydoc_child(d, 0, "connections");
+	if (l >= 0 && d->n[l].type == Y_MAP) {
+		EACH_CHILD(d, l, i) {
+			char *to = dstr(d, i, "to"), *sn, *in;
+			if (port_split(to, "service", &sn, &in)) {
+				s->conns = xrealloc(s->conns,
+						    (size_t)(s->nconns + 1) * sizeof *s->conns);
+				s->conns[s->nconns++] =
+					(struct svc_conn){ xstrdup(d->n[i].key), sn, in };
+			}
+			free(to);
+		}
+	}
+	read_tmpls(d, &s->tmpls, &s->ntmpls);
+	return s;
+}
+
 const struct service *
 svc_get(struct rem *rm, const char *site, const char *name)
 {
-	cache_check();
-	char *key = xasprintf("%s/%s", site, name);
-	void **slot = smap_slot(&svc_cache, key);
-	free(key);
-	if (*slot)
-		return *slot;
-	char *path = obj_path(rm, site, "service", name);
-	struct buf text = { 0 };
-	struct ydoc d;
-	struct service *s = NULL;
-	if (obj_load(path, &text, &d, 0, NULL) == 0 && !d.empty && d.n[0].type == Y_MAP) {
-		s = xcalloc(1, sizeof *s);
-		s->name = xstrdup(name);
-		s->dir = xasprintf("%s/%s/service/%s.d", rm->root, site, name);
-		s->version = dint(&d, 0, "version", 1);
-		char *p = dstr(&d, 0, "parent");
-		s->parent = ref_name(p, "service");
-		free(p);
-		s->stage = dstr(&d, 0, "stage");
-		if (!s->stage)
-			s->stage = xstrdup("dev");
-		int l = ydoc_child(&d, 0, "packages");
-		EACH_CHILD(&d, l, i) {
-			char *pn = ref_name(d.n[i].value, "package");
-			if (!pn)
-				continue;
-			s->packages = xrealloc(s->packages, (size_t)(s->npackages + 1) * sizeof(char *));
-			s->packages[s->npackages++] = pn;
-		}
-		l = ydoc_child(&d, 0, "interfaces");
-		if (l >= 0 && d.n[l].type == Y_MAP) {
-			EACH_CHILD(&d, l, i) {
-				char *m = dstr(&d, i, "mount"), *pn, *in;
-				if (port_split(m, "package", &pn, &in)) {
-					s->ifaces = xrealloc(s->ifaces,
-							     (size_t)(s->nifaces + 1) * sizeof *s->ifaces);
-					struct svc_iface *f = &s->ifaces[s->nifaces++];
-					memset(f, 0, sizeof *f);
-					f->name = xstrdup(d.n[i].key);
-					f->pkg = pn;
-					f->iface = in;
-					f->port = dint(&d, i, "port", 0);
-					f->public = dbool(&d, i, "public");
-				}
-				free(m);
-			}
-		}
-		l = ydoc_child(&d, 0, "connections");
-		if (l >= 0 && d.n[l].type == Y_MAP) {
-			EACH_CHILD(&d, l, i) {
-				char *to = dstr(&d, i, "to"), *sn, *in;
-				if (port_split(to, "service", &sn, &in)) {
-					s->conns = xrealloc(s->conns,
-							    (size_t)(s->nconns + 1) * sizeof *s->conns);
-					s->conns[s->nconns++] =
-						(struct svc_conn){ xstrdup(d.n[i].key), sn, in };
-				}
-				free(to);
-			}
-		}
-		read_tmpls(&d, &s->tmpls, &s->ntmpls);
-	}
-	ydoc_free(&d);
-	buf_free(&text);
-	free(path);
-	*slot = s;
-	return s;
+	return cached(rm, site, "service", name, &svc_cache, svc_make);
 }
 
 static void
@@ -533,7 +538,8 @@ pkg_members(struct rem *rm, const char *site, const char *pkg, struct member **m
 			free_list(mv);
 		}
 		*m = xrealloc(*m, (size_t)(*n + nx + 1) * sizeof **m);
-		memcpy(*m + *n, x, (size_t)nx * sizeof *x);
+		if (nx)
+			memcpy(*m + *n, x, (size_t)nx * sizeof *x);
 		*n += nx;
 		free(x);
 	}
@@ -559,7 +565,8 @@ pkg_iface_members(struct rem *rm, const char *site, const char *pkg, const char 
 		struct member *x;
 		int nx = svc_members(rm, site, s->name, 1, &x);
 		*m = xrealloc(*m, (size_t)(*n + nx + 1) * sizeof **m);
-		memcpy(*m + *n, x, (size_t)nx * sizeof *x);
+		if (nx)
+			memcpy(*m + *n, x, (size_t)nx * sizeof *x);
 		*n += nx;
 		free(x);
 	}

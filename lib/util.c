@@ -364,3 +364,16 @@ rem_share(void)
 	const char *s = getenv("REM_SHARE");
 	return s && *s ? s : REM_SHAREDIR;
 }
+
+int
+jobs_arg(const char *s, int *jobs)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*end || end == s || v < 1 || v > 1024) {
+		warnx("-j %s: give 1 to 1024", s);
+		return -1;
+	}
+	*jobs = (int)v;
+	return 0;
+}

@@ -142,13 +142,6 @@ netns_fw() {
 	rem-put mvinst/netns hwinst=hwinst/rem-host platform=platform/deb megavisor=megavisor/netns
 }
 
-teardown() {
-	if [ -n "${REM_ROOT-}" ] && [ -d "$REM_ROOT" ]; then
-		rem-mv -a destroy >/dev/null 2>&1 || true
-	fi
-	rm -rf "$T"
-}
-
 # listen M PORT: a TCP listener in machine M answering "M-PORT".
 listen() {
 	rem-mv exec "$1" -- sh -c "setsid socat TCP-LISTEN:$2,reuseaddr,fork SYSTEM:'echo $1-$2' </dev/null >/dev/null 2>&1 &"
