@@ -5,6 +5,7 @@
  * running the reloads that makes due.
  */
 #include <err.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +90,14 @@ main(int argc, char **argv)
 	const char *root = NULL, *site = NULL;
 	int c, all = 0, nul = 0, vars = 0, n;
 	run_cancel_on_signals();
-	while ((c = getopt(argc, argv, "R:S:a0ndo:Vp:j:")) != -1)
+	static const struct option longs[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "diff", no_argument, NULL, 'd' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "values", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	while ((c = getopt_long(argc, argv, "R:S:a0ndo:Vp:j:", longs, NULL)) != -1)
 		switch (c) {
 		case 'R': root = optarg; break;
 		case 'S': site = optarg; break;

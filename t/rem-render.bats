@@ -140,7 +140,7 @@ rtree() {
 	assert_failure 1
 	assert_line $'f1\tetc/front.conf\twould change'
 	assert_line $'f1\t.rem/logrotate.conf\tunchanged'
-	run rem-render -d f1
+	run rem-render --diff f1
 	assert_failure 1
 	assert_line "--- f1:etc/front.conf"
 	assert_line "+++ f1:etc/front.conf"
