@@ -77,7 +77,7 @@ nft_check(const char *machine, const struct buf *rules)
 struct job {
 	struct rem *rm;
 	char **names;
-	int force, dry;
+	int force, dry, all;
 };
 
 static int
@@ -91,8 +91,13 @@ apply_one(int i, void *arg)
 	case FW_APPLIED: printf("%s\t%s\n", m, jb->dry ? "would apply" : "applied"); break;
 	case FW_UNCHANGED: printf("%s\tunchanged\n", m); break;
 	case FW_NONE:
-		warnx("machine/%s: %s", m, why.s);
-		rc = EX_REM_FAIL;
+		/* with -a, a machine that cannot have one is no failure */
+		if (jb->all)
+			printf("%s\tno firewall function\n", m);
+		else {
+			warnx("machine/%s: %s", m, why.s);
+			rc = EX_REM_FAIL;
+		}
 		break;
 	default:
 		if (why.len)
@@ -112,7 +117,7 @@ machines(struct rem *rm, int argc, char **argv, int apply)
 	optind = 0;
 	while ((c = getopt(argc, argv, apply ? "+afn0j:" : "+a0")) != -1)
 		switch (c) {
-		case 'a': all = 1; break;
+		case 'a': all = jb.all = 1; break;
 		case '0': nul = 1; break;
 		case 'f': jb.force = 1; break;
 		case 'n': jb.dry = 1; break;

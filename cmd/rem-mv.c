@@ -244,6 +244,19 @@ state_for(const struct mjob *j, struct mstate *m)
 }
 
 /* Lifecycle: one machine, in its own process. */
+/* What a machine was given by rem-fw and rem-render belongs to the
+ * machine that was: a new one starts locked down and without files. */
+static void
+forget_applied(const char *name)
+{
+	char *p = xasprintf("%s/var/fw/%s/%s", R.root, R.site, name);
+	unlink(p);
+	free(p);
+	p = xasprintf("%s/var/render/%s/%s", R.root, R.site, name);
+	unlink(p);
+	free(p);
+}
+
 static int
 lifecycle(int i, void *arg)
 {
@@ -284,6 +297,7 @@ lifecycle(int i, void *arg)
 		m.megavisor = xasprintf("%s %s", j->megavisor, j->version);
 		mstate_set(&m, "creating");
 		mstate_put(&R, R.site, name, &m);
+		forget_applied(name);
 		rc = call(j, "create", NULL, 1, &m, NULL, &r, &why);
 		run_free(&r);
 		char *p;
@@ -305,6 +319,7 @@ lifecycle(int i, void *arg)
 		}
 		mstate_set(&m, "destroying");
 		mstate_put(&R, R.site, name, &m);
+		forget_applied(name);
 		rc = call(j, "destroy", NULL, 1, &m, NULL, &r, &why);
 		run_free(&r);
 		if (!rc && remove_tree(j->dir) < 0) {

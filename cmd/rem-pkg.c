@@ -156,7 +156,7 @@ install_one(int i, void *arg)
 	for (int k = 0; pk[k] && !rc && !run_cancel; k++) {
 		const struct package *p = pkg_get(rm, rm->site, pk[k]);
 		if (!p) {
-			warnx("machine/%s: package/%s: no such package", m, pk[k]);
+			warnx("machine/%s: package/%s: no such package, or it does not pass rem-check", m, pk[k]);
 			rc = EX_REM_USAGE;
 			break;
 		}
@@ -194,7 +194,7 @@ function_one(int i, void *arg)
 	for (int k = 0; pk[k] && !run_cancel; k++) {
 		const struct package *p = pkg_get(rm, rm->site, pk[k]);
 		if (!p) {
-			warnx("machine/%s: package/%s: no such package", m, pk[k]);
+			warnx("machine/%s: package/%s: no such package, or it does not pass rem-check", m, pk[k]);
 			rc = EX_REM_USAGE;
 			continue;
 		}

@@ -113,6 +113,10 @@ cmd_show(struct rem *rm, int argc, char **argv)
 				if (!strcmp(c->conns[j].svc, s->name) && !strcmp(c->conns[j].iface, f->name))
 					buf_printf(&from, "%sservice/%s", from.len ? "," : "from ", c->name);
 		}
+		char **pc = f->public ? NULL : pkg_clients(rm, rm->site, f->pkg, f->iface);
+		for (int k = 0; pc && pc[k]; k++)
+			buf_printf(&from, "%spackage/%s", from.len ? "," : "from ", pc[k]);
+		free_list(pc);
 		printf("interface\t%s\t%s/%d\tpackage/%s:%s\t%s\n", f->name, proto, port, f->pkg,
 		       f->iface, from.len ? from.s : "closed: nothing connects");
 		buf_free(&from);
@@ -272,7 +276,7 @@ deploy_one(int i, void *arg)
 		const struct package *p = pkg_get(rm, rm->site, pk[k]);
 		int changed = 0;
 		if (!p) {
-			warnx("machine/%s: package/%s: no such package", m, pk[k]);
+			warnx("machine/%s: package/%s: no such package, or it does not pass rem-check", m, pk[k]);
 			rc = EX_REM_USAGE;
 		} else if (!(rc = pkg_install(&o, p, 0, &changed))) {
 			char how[64];
@@ -406,8 +410,10 @@ propagate(struct rem *rm, char **done, int ndone)
 		int lock = mjob_lock(rm, rm->site, names[i], 1);
 		struct onm o;
 		int nch;
-		if (lock == -2)
-			warnx("machine/%s: busy; not rendered again", names[i]);
+		if (lock == -2) {
+			warnx("machine/%s: busy; not rendered again (rem-render it)", names[i]);
+			rc = EX_REM_FAIL;
+		}
 		else if (onm_open(rm, rm->site, names[i], &o) == 0) {
 			int st = render_machine(c, &o, RENDER_WRITE, &nch);
 			if (st > rc)
@@ -477,9 +483,14 @@ cmd_deploy(struct rem *rm, int argc, char **argv)
 		members_free(m, nm);
 		for (int i = 0; i < argc; i++) {
 			char mn[REM_NAME_MAX + 1];
-			if (machine_arg(argv[i], mn, sizeof mn) < 0)
+			int seen = 0;
+			if (machine_arg(argv[i], mn, sizeof mn) < 0) {
 				rc = EX_REM_USAGE;
-			else
+				continue;
+			}
+			for (int k = 0; k < n; k++)
+				seen |= !strcmp(d.names[k], mn);
+			if (!seen)
 				d.names[n++] = xstrdup(mn);
 		}
 		if (!n) {

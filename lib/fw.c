@@ -22,7 +22,7 @@ addr_cmp(const void *a, const void *b)
 /* Addresses of the live machines in m, one each, sorted, by family. */
 static void
 addr_sets(struct member *m, int n, struct buf *v4, struct buf *v6, int *c4,
-	  int *c6)
+	  int *c6, struct buf *bad)
 {
 	char **a = xcalloc((size_t)n + 1, sizeof *a);
 	int na = 0;
@@ -39,7 +39,8 @@ addr_sets(struct member *m, int n, struct buf *v4, struct buf *v6, int *c4,
 			buf_printf(v4, "%s%s", (*c4)++ ? ", " : "", a[i]);
 		else if (inet_pton(AF_INET6, a[i], bin) == 1)
 			buf_printf(v6, "%s%s", (*c6)++ ? ", " : "", a[i]);
-		/* a name or garbage is no address nft takes: left out */
+		else
+			buf_printf(bad, "%s%s", bad->len ? ", " : "", a[i]);
 	}
 	free(a);
 }
@@ -76,6 +77,8 @@ fw_ruleset(struct rem *rm, const char *site, const char *machine, struct buf *ou
 		      "\t\tct state established,related accept\n"
 		      "\t\tct state invalid drop\n"
 		      "\t\tiif \"lo\" accept\n"
+		      "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, "
+		      "nd-router-advert, packet-too-big, mld-listener-query } accept\n"
 		      "\t\tip saddr @monitor_addr icmp type echo-request accept\n"
 		      "\t\tip saddr @monitor_addr tcp dport @monitor_tcp accept\n");
 	for (int i = 0; s && i < s->nifaces; i++) {
@@ -118,9 +121,16 @@ fw_ruleset(struct rem *rm, const char *site, const char *machine, struct buf *ou
 		for (int k = 0; pc[k]; k++)
 			pkg_members(rm, site, pc[k], &m, &n);
 		free_list(pc);
-		struct buf v4 = { 0 }, v6 = { 0 };
+		struct buf v4 = { 0 }, v6 = { 0 }, bad = { 0 };
 		int c4, c6;
-		addr_sets(m, n, &v4, &v6, &c4, &c6);
+		addr_sets(m, n, &v4, &v6, &c4, &c6, &bad);
+		if (bad.len) {
+			/* a host name: nft takes addresses only; said, not hidden */
+			warnx("machine/%s: %s: connecting addresses that are no IP addresses are left "
+			      "out: %s", machine, f->name, bad.s);
+			buf_printf(out, "\t\t# %s: left out, no IP addresses: %s\n", f->name, bad.s);
+		}
+		buf_free(&bad);
 		if (!c4 && !c6)
 			buf_printf(out, "\t\t# %s (%s/%d): no machine connects to it\n", f->name, proto,
 				   port);

@@ -291,6 +291,44 @@ mstate_open(struct rem *rm, int write)
 	return t;
 }
 
+/* One handle per process, kept open: opening the file costs more than a
+ * look-up (rem-fw reads a thousand records).  A child of fork reopens it
+ * (tdb's locks are the process's); another tree closes it. */
+static struct tdb_context *mst_tdb;
+static char *mst_root;
+static pid_t mst_pid;
+static int mst_rw;
+
+static struct tdb_context *
+mstate_db(struct rem *rm, int write)
+{
+	if (mst_tdb && mst_pid != getpid()) {
+		if (tdb_reopen(mst_tdb) != 0)
+			mst_tdb = NULL; /* tdb_reopen closed it */
+		mst_pid = getpid();
+	}
+	if (mst_tdb && (strcmp(mst_root, rm->root) || (write && !mst_rw))) {
+		tdb_close(mst_tdb);
+		mst_tdb = NULL;
+	}
+	if (mst_tdb)
+		return mst_tdb;
+	/* open it for writing when we may: a reader that opens read-only a
+	 * file another process is creating finds it half made */
+	mst_rw = 1;
+	mst_tdb = mstate_open(rm, 1);
+	if (!mst_tdb && !write) {
+		mst_rw = 0;
+		mst_tdb = mstate_open(rm, 0);
+	}
+	if (mst_tdb) {
+		free(mst_root);
+		mst_root = xstrdup(rm->root);
+		mst_pid = getpid();
+	}
+	return mst_tdb;
+}
+
 static TDB_DATA
 mkey(const char *site, const char *name, char *buf, size_t sz)
 {
@@ -347,11 +385,7 @@ mstate_get(struct rem *rm, const char *site, const char *name, struct mstate *m)
 {
 	memset(m, 0, sizeof *m);
 	strlcpy(m->state, "requested", sizeof m->state);
-	/* open it for writing when we may: a reader that opens read-only a
-	 * file another process is creating finds it half made */
-	struct tdb_context *t = mstate_open(rm, 1);
-	if (!t)
-		t = mstate_open(rm, 0);
+	struct tdb_context *t = mstate_db(rm, 0);
 	if (!t) {
 		/* no file yet: no machine was ever created */
 		char *path = xasprintf("%s/var/machines.tdb", rm->root);
@@ -362,7 +396,6 @@ mstate_get(struct rem *rm, const char *site, const char *name, struct mstate *m)
 	}
 	char kb[2 * REM_NAME_MAX + 2];
 	TDB_DATA v = tdb_fetch(t, mkey(site, name, kb, sizeof kb));
-	tdb_close(t);
 	if (!v.dptr)
 		return 0;
 	char *text = xstrndup((char *)v.dptr, v.dsize);
@@ -412,7 +445,7 @@ put_line(struct buf *b, const char *key, const char *value)
 int
 mstate_put(struct rem *rm, const char *site, const char *name, const struct mstate *m)
 {
-	struct tdb_context *t = mstate_open(rm, 1);
+	struct tdb_context *t = mstate_db(rm, 1);
 	if (!t) {
 		warn("%s/var/machines.tdb", rm->root);
 		return -1;
@@ -436,7 +469,6 @@ mstate_put(struct rem *rm, const char *site, const char *name, const struct msta
 	int rc = tdb_store(t, mkey(site, name, kb, sizeof kb), (TDB_DATA){ (unsigned char *)b.s, b.len },
 			   TDB_REPLACE);
 	buf_free(&b);
-	tdb_close(t);
 	return rc == 0 ? 0 : -1;
 }
 

@@ -121,24 +121,66 @@ onm_sh(struct onm *o, const char *what, const char *script, char *const *args, c
 
 /* ---- reading files ---- */
 
+/* Each file as a line "MODE" (octal) or "-" when missing, then its bytes
+ * in base64 and a line ".": whole, whatever its lines or bytes. */
 static const char read_sh[] =
 	"for f; do\n"
-	"  if [ -f \"$f\" ]; then wc -c <\"$f\" || exit 3; cat \"$f\" || exit 3; echo\n"
+	"  if [ -f \"$f\" ]; then stat -c %a -- \"$f\" || exit 3; base64 -- \"$f\" || exit 3; echo .\n"
 	"  else echo -; fi\n"
 	"done\n";
 
+static int
+b64v(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Decode base64 from s (n bytes; newlines skipped) onto out. */
+static int
+b64_decode(const char *s, size_t n, struct buf *out)
+{
+	unsigned acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n' || s[i] == '\r' || s[i] == '=')
+			continue;
+		int v = b64v((unsigned char)s[i]);
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf_addc(out, (int)((acc >> bits) & 0xff));
+		}
+	}
+	return 0;
+}
+
 int
-onm_read(struct onm *o, char *const *paths, int n, char **data, size_t *len, struct buf *err)
+onm_read(struct onm *o, char *const *paths, int n, char **data, size_t *len, unsigned *mode,
+	 struct buf *err)
 {
 	char **args = xcalloc((size_t)n + 1, sizeof *args);
 	memcpy(args, paths, (size_t)n * sizeof *args);
 	struct buf out = { 0 };
-	/* output is gathered by lines: the framing counts bytes, and each
-	 * file's bytes are followed by a newline the collector keeps */
-	int st = onm_sh(o, "rem-read", read_sh, args, NULL, 0, 60, &out, err);
+	int st = onm_sh(o, "rem-read", read_sh, args, NULL, 0, 120, &out, err);
 	free(args);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		data[i] = NULL, len[i] = 0;
+		if (mode)
+			mode[i] = 0;
+	}
 	if (st) {
 		buf_free(&out);
 		return -1;
@@ -153,20 +195,31 @@ onm_read(struct onm *o, char *const *paths, int n, char **data, size_t *len, str
 			continue;
 		}
 		char *end;
-		unsigned long long sz = strtoull(out.s + p, &end, 10);
-		while (*end == ' ')
-			end++;
+		unsigned long m = strtoul(out.s + p, &end, 8);
 		if (end != nl)
 			goto bad;
 		p = (size_t)(nl - out.s) + 1;
-		if (sz > out.len - p)
+		/* the base64 lines up to the line "." */
+		size_t q = p;
+		for (;;) {
+			char *e = memchr(out.s + q, '\n', out.len - q);
+			if (!e)
+				goto bad;
+			if (e - (out.s + q) == 1 && out.s[q] == '.')
+				break;
+			q = (size_t)(e - out.s) + 1;
+		}
+		struct buf b = { 0 };
+		buf_add(&b, "", 0);
+		if (b64_decode(out.s + p, q - p, &b) < 0) {
+			buf_free(&b);
 			goto bad;
-		data[i] = xstrndup(out.s + p, (size_t)sz);
-		len[i] = (size_t)sz;
-		p += (size_t)sz;
-		/* the newline of the echo after cat */
-		if (p < out.len && out.s[p] == '\n')
-			p++;
+		}
+		data[i] = b.s;
+		len[i] = b.len;
+		if (mode)
+			mode[i] = (unsigned)m;
+		p = q + 2;
 	}
 	buf_free(&out);
 	return 0;
@@ -232,20 +285,29 @@ static const char put_sh[] =
 	"t=$(mktemp -d \"${TMPDIR:-/tmp}/rem-put.XXXXXX\") || exit 3\n"
 	"trap 'rm -rf \"$t\"' EXIT\n"
 	"tar -x -o -C \"$t\" -f - || { echo \"cannot unpack the files\" >&2; exit 3; }\n"
-	"i=0; staged=\n"
-	"undo() { for s in $staged; do rm -f \"$s\"; done; }\n"
+	/* undo: every staged file, walking the triples again (paths may hold
+	 * spaces or globs) */
+	"undo() {\n"
+	"  j=0\n"
+	"  for u; do [ $((j % 3)) = 0 ] && rm -f -- \"$u.rem-new\"; j=$((j + 1)); done\n"
+	"}\n"
+	"i=0\n"
 	"for a; do\n"
 	"  case $((i % 3)) in\n"
 	"  0) dest=$a ;;\n"
 	"  1) mode=$a ;;\n"
 	"  2) n=$((i / 3)); d=$(dirname -- \"$dest\")\n"
-	"     mkdir -p -- \"$d\" || { undo; exit 3; }\n"
+	"     if [ -d \"$dest\" ]; then echo \"$dest is a folder, not a file\" >&2; undo \"$@\"; exit 3; fi\n"
+	"     mkdir -p -- \"$d\" || { undo \"$@\"; exit 3; }\n"
 	"     new=$dest.rem-new\n"
-	"     cp -- \"$t/$n\" \"$new\" && chmod \"$mode\" \"$new\" || { rm -f -- \"$new\"; undo; exit 3; }\n"
-	"     staged=\"$staged $new\"\n"
+	"     rm -f -- \"$new\"\n"
+	"     cp -- \"$t/$n\" \"$new\" && chmod \"$mode\" \"$new\" || { undo \"$@\"; exit 3; }\n"
+	/* a file replaced keeps its owner (pg_hba.conf stays postgres's) */
+	"     [ ! -e \"$dest\" ] || chown --reference=\"$dest\" -- \"$new\" 2>/dev/null || true\n"
 	"     if [ -n \"$a\" ]; then\n"
 	"       if ! out=$(sh -c \"$a\" 2>&1); then\n"
-	"         printf '%s\\n' \"$out\" >&2; echo \"check of $dest failed: $a\" >&2; undo; exit 4\n"
+	"         [ -z \"$out\" ] || printf '%s\\n' \"$out\" >&2\n"
+	"         echo \"check of $dest failed: $a\" >&2; undo \"$@\"; exit 4\n"
 	"       fi\n"
 	"     fi ;;\n"
 	"  esac\n"

@@ -5,6 +5,7 @@
  * REM's files or the network (reading a package's NAME.d folder,
  * downloading and checking a URL) before anything reaches the machine.
  */
+#include <ctype.h>
 #include <curl/curl.h>
 #include <dirent.h>
 #include <err.h>
@@ -13,6 +14,7 @@
 #include <sha2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -111,11 +113,13 @@ url_fetch(struct rem *rm, const char *url, const char *sha256, struct buf *out, 
 {
 	char *dir = xasprintf("%s/var/cache/url", rm->root);
 	char *cached = xasprintf("%s/%s", dir, sha256);
+	for (char *c = cached + strlen(dir) + 1; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
 	char sum[65];
 	buf_reset(out);
 	if (read_file(cached, out) == 0) {
 		sha256_hex(out->s, out->len, sum);
-		if (!strcmp(sum, sha256)) {
+		if (!strcasecmp(sum, sha256)) {
 			free(dir);
 			free(cached);
 			return 0;
@@ -146,7 +150,7 @@ url_fetch(struct rem *rm, const char *url, const char *sha256, struct buf *out, 
 		goto done;
 	}
 	sha256_hex(out->s ? out->s : "", out->len, sum);
-	if (strcmp(sum, sha256)) {
+	if (strcasecmp(sum, sha256)) {
 		buf_printf(why, "%s has SHA-256 %s, not %s as the package says; nothing installed",
 			   url, sum, sha256);
 		goto done;
@@ -222,7 +226,10 @@ gather(const char *src, const char *dest, unsigned mode, struct hfile **f, int *
 	*f = xrealloc(*f, (size_t)(*n + 1) * sizeof **f);
 	struct hfile *h = &(*f)[(*n)++];
 	memset(h, 0, sizeof *h);
-	h->dest = xstrdup(dest);
+	/* "to: www/" for a file: the file inside that folder */
+	const char *base = strrchr(src, '/');
+	h->dest = has_suffix(dest, "/") ? xasprintf("%s%s", dest, base ? base + 1 : src)
+					: xstrdup(dest);
 	h->mode = mode ? mode : (st.st_mode & 0111) ? 0755 : 0644;
 	if (read_file(src, &h->data) < 0) {
 		buf_printf(why, "%s: %s", src, strerror(errno));
@@ -234,7 +241,7 @@ gather(const char *src, const char *dest, unsigned mode, struct hfile **f, int *
 static const char hashes_sh[] =
 	"for f; do\n"
 	"  if [ -f \"$f\" ]; then s=$(sha256sum <\"$f\") || exit 3; printf '%.64s %s\\n' \"$s\" "
-	"\"$(stat -c %a \"$f\")\"\n"
+	"\"$(stat -c %a -- \"$f\")\"\n"
 	"  else echo -; fi\n"
 	"done\n";
 
@@ -300,7 +307,8 @@ static const char apt_sh[] =
 	"installed\\ *) if [ -z \"$ver\" ]; then echo unchanged; exit 0; fi ;; esac\n"
 	"[ \"$(id -u)\" = 0 ] || { echo \"installing $pkg needs root on the machine\" >&2; exit 3; }\n"
 	"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
-	"-o DPkg::Lock::Timeout=300 \"$pkg${ver:+=$ver}\" >&2 || exit 3\n"
+	"--allow-downgrades -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef "
+	"-o Dpkg::Options::=--force-confold \"$pkg${ver:+=$ver}\" >&2 || exit 3\n"
 	"echo changed\n";
 
 static const char git_sh[] =
@@ -308,10 +316,10 @@ static const char git_sh[] =
 	"command -v git >/dev/null 2>&1 || { echo 'git is not installed on the machine' >&2; exit 3; }\n"
 	"new=\n"
 	"if [ -d \"$to/.git\" ]; then dir=$to\n"
-	"  git -C \"$dir\" fetch -q --tags origin >&2 || exit 3\n"
+	"  git -C \"$dir\" remote set-url origin \"$repo\" && git -C \"$dir\" fetch -q --tags origin >&2 || exit 3\n"
 	"elif [ -e \"$to\" ]; then echo \"$to exists and is no git checkout\" >&2; exit 3\n"
 	"else new=1 dir=$to.rem-new; rm -rf \"$dir\"\n"
-	"  mkdir -p \"$(dirname \"$to\")\" && git clone -q --no-checkout \"$repo\" \"$dir\" >&2 || exit 3\n"
+	"  mkdir -p \"$(dirname \"$to\")\" && git clone -q --no-checkout -- \"$repo\" \"$dir\" >&2 || exit 3\n"
 	"fi\n"
 	"want=$(git -C \"$dir\" rev-parse -q --verify \"refs/remotes/origin/$rev^{commit}\" 2>/dev/null ||\n"
 	"       git -C \"$dir\" rev-parse -q --verify \"$rev^{commit}\" 2>/dev/null)\n"
@@ -460,7 +468,11 @@ pkg_install(struct onm *o, const struct package *p, int verbose, int *changed)
 		} else {
 			char sig[65];
 			sha256_hex(pr[i].prog, strlen(pr[i].prog), sig);
-			char *stamp = xasprintf(".rem/pkg/%s/step%d", p->name, i + 1);
+			/* keyed by the step's name when it has one, so steps added
+			 * before it do not make it run again */
+			char *stamp = s->name && !name_invalid(s->name)
+					      ? xasprintf(".rem/pkg/%s/%s", p->name, s->name)
+					      : xasprintf(".rem/pkg/%s/step%d", p->name, i + 1);
 			char *args[] = { stamp, sig, s->check ? s->check : "", pr[i].prog, NULL };
 			st = onm_sh(o, "rem-script", script_sh, args, NULL, 0, s->timeout, &out, &why);
 			ch = !st && !strcmp(last_line(&out), "changed");
@@ -469,7 +481,8 @@ pkg_install(struct onm *o, const struct package *p, int verbose, int *changed)
 		if (st) {
 			warnx("machine/%s: package/%s: step %d (%s): %s", o->name, p->name, i + 1,
 			      what.s, why.len ? why.s : "failed");
-			rc = st == 2 ? EX_REM_USAGE : EX_REM_FAIL;
+			/* 2 is bad input only where REM's own program says so */
+			rc = st == 2 && !strcmp(s->type, "git") ? EX_REM_USAGE : EX_REM_FAIL;
 			break;
 		}
 		nchanged += ch != 0;

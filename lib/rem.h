@@ -788,8 +788,10 @@ void onm_close(struct onm *);
 int onm_sh(struct onm *, const char *what, const char *script, char *const *args,
 	   const char *in, size_t nin, double timeout, struct buf *out, struct buf *err);
 /* Read files (relative: to the machine's home): data[i] malloc'd, NULL
- * when the file does not exist.  0, or -1 with err. */
-int onm_read(struct onm *, char *const *paths, int n, char **data, size_t *len, struct buf *err);
+ * when the file does not exist, and their modes (mode may be NULL).  0,
+ * or -1 with err. */
+int onm_read(struct onm *, char *const *paths, int n, char **data, size_t *len, unsigned *mode,
+	     struct buf *err);
 struct onm_file {
 	const char *dest;  /* relative: to the machine's home */
 	const char *data;
@@ -797,8 +799,10 @@ struct onm_file {
 	unsigned mode;     /* 0: 0644 */
 	const char *check; /* command, {} the staged file; NULL: none */
 };
-/* Stage every file beside its destination, run the checks, then rename
- * each in place; a failed check replaces nothing (exit 4).  0 or status. */
+/* Stage every file beside its destination (a file there keeps its
+ * owner), run the checks, then rename each in place; a failed check
+ * replaces nothing (exit 4); other failures may have renamed some.  0 or
+ * status. */
 int onm_put(struct onm *, const struct onm_file *, int n, struct buf *err);
 /* A ustar archive in memory: members, then the end. */
 void tar_add(struct buf *, const char *name, const void *data, size_t len, unsigned mode);

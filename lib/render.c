@@ -379,9 +379,8 @@ compile_file(struct rem *rm, const char *path, const char *shown, struct buf *er
 }
 
 static int
-add_file(struct rctx *c, const char *machine, const char *kind, const char *owner,
-	 const struct tmpl_spec *ts, const char *package, struct rfile **f, int *n,
-	 struct buf *err)
+add_file(struct rctx *c, struct tval *v, const struct service *svc, const char *kind, const char *owner, const struct tmpl_spec *ts, const char *package,
+	 struct rfile **f, int *n, struct buf *err)
 {
 	struct rem *rm = c->rm;
 	char *path, *shown;
@@ -399,11 +398,14 @@ add_file(struct rctx *c, const char *machine, const char *kind, const char *owne
 	struct tmpl *t = compile_file(rm, path, shown, err);
 	int rc = -1;
 	if (t) {
-		struct tval *v = rctx_machine(c, machine, package);
+		/* the machine's values are made once; each template gets its
+		 * package's (an empty map for a service's own) */
+		const struct package *p = package ? pkg_get(rm, c->site, package) : NULL;
+		tv_set(v, "package", p ? pkg_value(c, p, svc) : tv_map());
 		*f = xrealloc(*f, (size_t)(*n + 1) * sizeof **f);
 		struct rfile *r = &(*f)[*n];
 		memset(r, 0, sizeof *r);
-		if (v && tmpl_render(t, v, &r->data, err) == 0) {
+		if (tmpl_render(t, v, &r->data, err) == 0) {
 			r->dest = xstrdup(ts->dest);
 			r->check = ts->check ? xstrdup(ts->check) : NULL;
 			r->src = xstrdup(shown);
@@ -411,12 +413,8 @@ add_file(struct rctx *c, const char *machine, const char *kind, const char *owne
 			r->mode = ts->mode ? (unsigned)strtoul(ts->mode, NULL, 8) : 0644;
 			(*n)++;
 			rc = 0;
-		} else {
-			if (!v)
-				buf_printf(err, "machine/%s: no such machine", machine);
+		} else
 			buf_free(&r->data);
-		}
-		tv_free(v);
 	}
 	free(path);
 	free(shown);
@@ -470,12 +468,17 @@ add_logrotate(struct rctx *c, const char *machine, char **pk, struct rfile **f, 
 				tv_free(outs);
 				return -1;
 			}
-			/* one line: logrotate runs it with sh -c */
-			for (size_t i = 0; i < cmd.len; i++)
-				if (cmd.s[i] == '\n')
-					cmd.s[i] = ';';
-			while (cmd.len && (cmd.s[cmd.len - 1] == ';' || cmd.s[cmd.len - 1] == ' '))
+			/* logrotate runs the lines up to "endscript" with sh */
+			while (cmd.len && (cmd.s[cmd.len - 1] == '\n' || cmd.s[cmd.len - 1] == ' '))
 				cmd.s[--cmd.len] = 0;
+			for (char *l = cmd.s; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+				if (!strncmp(l + strspn(l, " \t"), "endscript", 9)) {
+					buf_printf(err, "package/%s: rotate-logs may not hold a line "
+							"'endscript' (logrotate ends its script there)", p->name);
+					buf_free(&cmd);
+					tv_free(outs);
+					return -1;
+				}
 			tv_set(o, "postrotate", tv_str(cmd.s ? cmd.s : ""));
 			buf_free(&cmd);
 		}
@@ -524,20 +527,27 @@ render_all(struct rctx *c, const char *machine, struct rfile **f, int *n, struct
 	int rc = 0;
 	*f = NULL;
 	*n = 0;
+	const struct service *s = svc ? svc_get(c->rm, c->site, svc) : NULL;
+	struct tval *v = rctx_machine(c, machine, NULL);
+	if (!v) {
+		buf_printf(err, "machine/%s: no such machine", machine);
+		rc = -1;
+	}
 	for (int i = 0; pk[i] && !rc; i++) {
 		const struct package *p = pkg_get(c->rm, c->site, pk[i]);
 		if (!p) {
-			buf_printf(err, "package/%s: no such package", pk[i]);
+			buf_printf(err, "package/%s: missing, or it does not pass rem-check", pk[i]);
 			rc = -1;
 			break;
 		}
 		for (int k = 0; k < p->ntmpls && !rc; k++)
-			rc = add_file(c, machine, "package", p->name, &p->tmpls[k], p->name, f, n, err);
+			rc = add_file(c, v, s, "package", p->name, &p->tmpls[k], p->name, f, n,
+				      err);
 	}
-	const struct service *s = svc ? svc_get(c->rm, c->site, svc) : NULL;
 	for (int k = 0; s && k < s->ntmpls && !rc; k++)
-		rc = add_file(c, machine, "service", s->name, &s->tmpls[k], s->tmpls[k].package, f, n,
-			      err);
+		rc = add_file(c, v, s, "service", s->name, &s->tmpls[k], s->tmpls[k].package,
+			      f, n, err);
+	tv_free(v);
 	if (!rc)
 		rc = add_logrotate(c, machine, pk, f, n, err);
 	/* two templates writing one file would fight at every run */
@@ -683,15 +693,35 @@ render_to_dir(struct rctx *c, const char *machine, const char *dir)
 		const char *d = f[i].dest;
 		while (*d == '/')
 			d++;
+		if (!strcmp(d, "..") || !strncmp(d, "../", 3) || strstr(d, "/../") ||
+		    has_suffix(d, "/..")) {
+			warnx("machine/%s: %s: a destination with '..' is not written under %s", machine,
+			      f[i].dest, dir);
+			rc = EX_REM_USAGE;
+			break;
+		}
 		char *path = xasprintf("%s/%s/%s", dir, machine, d);
 		char *slash = strrchr(path, '/');
 		*slash = 0;
 		mkdir_p(path, 0755);
 		*slash = '/';
-		if (atomic_write(path, f[i].data.s ? f[i].data.s : "", f[i].data.len, f[i].mode) < 0) {
+		/* renamed into place, not synced: a folder to read and
+		 * compare, not a machine's files */
+		char *tmp = xasprintf("%s.rem-new", path);
+		FILE *fp = fopen(tmp, "w");
+		int bad = !fp;
+		if (fp) {
+			bad = fwrite(f[i].data.s ? f[i].data.s : "", 1, f[i].data.len, fp) !=
+				      f[i].data.len ||
+			      fchmod(fileno(fp), f[i].mode) < 0;
+			bad |= fclose(fp) != 0;
+		}
+		if (bad || rename(tmp, path) < 0) {
 			warn("%s", path);
+			unlink(tmp);
 			rc = EX_REM_FAIL;
 		}
+		free(tmp);
 		free(path);
 	}
 	if (!rc)
@@ -713,15 +743,17 @@ render_machine(struct rctx *c, struct onm *o, int mode, int *nchanged)
 	*nchanged = 0;
 	if (render_all(c, machine, &f, &n, &err) < 0) {
 		warnx("machine/%s: %s; nothing written", machine, err.s);
+		rfiles_free(f, n);
 		buf_free(&err);
 		return EX_REM_USAGE;
 	}
 	char **paths = xcalloc((size_t)n + 1, sizeof *paths);
 	char **old = xcalloc((size_t)n + 1, sizeof *old);
 	size_t *oldlen = xcalloc((size_t)n + 1, sizeof *oldlen);
+	unsigned *oldmode = xcalloc((size_t)n + 1, sizeof *oldmode);
 	for (int i = 0; i < n; i++)
 		paths[i] = f[i].dest;
-	if (n && onm_read(o, paths, n, old, oldlen, &err) < 0) {
+	if (n && onm_read(o, paths, n, old, oldlen, oldmode, &err) < 0) {
 		warnx("machine/%s: cannot read its files: %s", machine, err.s);
 		rc = EX_REM_FAIL;
 		goto done;
@@ -732,7 +764,8 @@ render_machine(struct rctx *c, struct onm *o, int mode, int *nchanged)
 		f[i].oldlen = oldlen[i];
 		f[i].had = old[i] != NULL;
 		f[i].changed = !old[i] || oldlen[i] != f[i].data.len ||
-			       memcmp(old[i], f[i].data.s ? f[i].data.s : "", oldlen[i]);
+			       memcmp(old[i], f[i].data.s ? f[i].data.s : "", oldlen[i]) ||
+			       (oldmode[i] & 07777) != (f[i].mode & 07777);
 		nch += f[i].changed;
 	}
 	*nchanged = nch;
@@ -767,21 +800,29 @@ render_machine(struct rctx *c, struct onm *o, int mode, int *nchanged)
 		rc = EX_REM_FAIL;
 	} else if (np) {
 		int st = onm_put(o, put, np, &err);
-		if (st) {
+		if (st == 4) {
+			/* a check refused a file: nothing was renamed, nothing
+			 * new is due */
 			warnx("machine/%s: %s; no file replaced", machine, err.s);
-			rc = st == 4 ? EX_REM_USAGE : EX_REM_FAIL;
+			rc = EX_REM_USAGE;
 			for (int i = ndue0; i < ndue; i++)
 				free(due[i]);
 			ndue = ndue0;
 			due[ndue] = NULL;
 			due_write(rm, c->site, machine, due, ndue);
+		} else if (st) {
+			/* some files may be in place: their reloads stay due */
+			warnx("machine/%s: %s; some files may be replaced, their reloads stay due",
+			      machine, err.s);
+			rc = EX_REM_FAIL;
 		}
 	}
 	free(put);
 	for (int i = 0; i < n; i++)
 		printf("%s\t%s\t%s\n", machine, f[i].dest,
 		       !f[i].changed ? "unchanged"
-		       : rc ? "not written"
+		       : rc == EX_REM_USAGE ? "not written"
+		       : rc ? "maybe written"
 		       : f[i].had ? "changed" : "created");
 	/* every reload due, old or new, now; those that fail stay due */
 	int kept = 0;
@@ -819,6 +860,7 @@ done:
 	free(paths);
 	free(old);
 	free(oldlen);
+	free(oldmode);
 	buf_free(&err);
 	return rc;
 }

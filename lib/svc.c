@@ -241,6 +241,16 @@ pkg_make(struct rem *rm, const char *site, const char *name, const struct ydoc *
 	p->name = xstrdup(name);
 	p->dir = xasprintf("%s/%s/package/%s.d", rm->root, site, name);
 	pkg_from_doc(d, p);
+	/* a file edited by hand past what rem-check takes is not used */
+	int bad = 0;
+	for (int i = 0; i < p->nsteps; i++)
+		bad |= !p->steps[i].type;
+	for (int i = 0; i < p->nifaces; i++)
+		bad |= !p->ifaces[i].type;
+	if (bad) {
+		pkg_free(p);
+		return NULL;
+	}
 	return p;
 }
 

@@ -829,6 +829,8 @@ line]
 @test "ssh: firewall refuses unless SSH_FIREWALL says how; the command gets the ruleset whole on standard input" {
 	start_sshd
 	ruleset 'tcp dport 8081 accept' >"$T/rules"
+	# what the host gets: the ruleset and the rule keeping ssh open
+	{ cat "$T/rules"; echo "add rule inet rem input tcp dport $SSHD_PORT accept"; } >"$T/want"
 	run sm f1 firewall <"$T/rules"
 	assert_equal "$status" 125
 	assert_output --partial "no such machine"
@@ -844,23 +846,31 @@ line]
 	run sm -e "SSH_FIREWALL=cat >$T/applied" f1 firewall <"$T/rules"
 	assert_success
 	assert_output ""
-	cmp "$T/rules" "$T/applied"
-	cmp "$T/rules" "$MDIR/f1/nft.rules"
+	cmp "$T/want" "$T/applied"
+	cmp "$T/want" "$MDIR/f1/nft.rules"
+	# SSH_FIREWALL_ADMIT: only those reach the ssh port
+	run sm -e "SSH_FIREWALL=cat >$T/admit" -e "SSH_FIREWALL_ADMIT=10.0.0.0/8, 192.0.2.7" f1 firewall <"$T/rules"
+	assert_success
+	assert_equal "$(tail -1 "$T/admit")" "add rule inet rem input ip saddr { 10.0.0.0/8, 192.0.2.7 } tcp dport $SSHD_PORT accept"
+	run sm -e "SSH_FIREWALL=cat >$T/admit" -e "SSH_FIREWALL_ADMIT=all; rm -rf /" f1 firewall <"$T/rules"
+	assert_failure 1
+	assert_output --partial "give addresses or networks"
 	# the check first; when it fails, nothing is loaded
 	run sm -e "SSH_FIREWALL_CHECK=cat >$T/checked; exit 3" -e "SSH_FIREWALL=cat >$T/applied2" \
 		f1 firewall <"$T/rules"
 	assert_failure 1
 	assert_output --partial "SSH_FIREWALL_CHECK"
 	assert_output --partial "(exit 3)"
-	cmp "$T/rules" "$T/checked"
+	cmp "$T/want" "$T/checked"
 	[ ! -e "$T/applied2" ]
 	ruleset 'tcp dport 8082 accept' >"$T/rules2"
+	{ cat "$T/rules2"; echo "add rule inet rem input tcp dport $SSHD_PORT accept"; } >"$T/want2"
 	run sm -e "SSH_FIREWALL_CHECK=cat >$T/checked2" -e "SSH_FIREWALL=cat >$T/applied2" \
 		f1 firewall <"$T/rules2"
 	assert_success
-	cmp "$T/rules2" "$T/checked2"
-	cmp "$T/rules2" "$T/applied2"
-	cmp "$T/rules2" "$MDIR/f1/nft.rules"
+	cmp "$T/want2" "$T/checked2"
+	cmp "$T/want2" "$T/applied2"
+	cmp "$T/want2" "$MDIR/f1/nft.rules"
 	# a command that fails, a ruleset not replacing table inet rem, and an
 	# unreachable host: nft.rules keeps the last one loaded
 	run sm -e "SSH_FIREWALL=cat >/dev/null; echo no >&2; exit 4" f1 firewall <"$T/rules"
@@ -878,7 +888,7 @@ line]
 	assert_failure 1
 	assert_output --partial "ssh to 127.0.0.1 failed"
 	[ ! -e "$T/applied3" ]
-	cmp "$T/rules2" "$MDIR/f1/nft.rules"
+	cmp "$T/want2" "$MDIR/f1/nft.rules"
 	run ls "$MDIR/f1"
 	refute_output --partial "nft.rules.new"
 
@@ -905,7 +915,8 @@ line]
 	ruleset 'tcp dport 8081 accept' >"$T/rules"
 	run sm -e "SSH_FIREWALL=cat >$T/applied" f2 firewall <"$T/rules"
 	assert_success
-	cmp "$T/rules" "$T/applied"
+	head -n "$(wc -l <"$T/rules")" "$T/applied" | cmp - "$T/rules"
+	tail -1 "$T/applied" | grep -Eqx 'add rule inet rem input tcp dport [0-9]+ accept'
 	rm "$T/applied"
 	for cut in 2 5 "$(wc -l <"$T/rules")"; do
 		echo "$cut" >"$T/cut"

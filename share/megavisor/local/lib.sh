@@ -8,7 +8,9 @@
 #   - its processes: an init started by start (pid in init.pid, a session of
 #     its own) and whatever exec starts.  All of them carry
 #     REM_LOCAL_MACHINE=REM_DIR in their environment, which is how stop
-#     finds them, even those that left the session or daemonised.
+#     finds them, even those that left the session or daemonised; a daemon
+#     that rewrote its environment (nginx) is found by its working folder,
+#     inside the machine's home.
 # Linux only: it reads /proc/PID/environ.
 
 # A function run from inside a machine (rem-mv called by rem-mv exec) must
@@ -169,10 +171,21 @@ marked() {
 	grep -qzxF "REM_LOCAL_MACHINE=$REM_DIR" "/proc/$1/environ" 2>/dev/null
 }
 
-# pids: the processes of this machine, one per line.
+# pids: the processes of this machine, one per line: those with its
+# marker, and those working in its home (daemons such as nginx rewrite
+# their environment, but stay where exec started them).
 pids() {
-	grep -lzxF "REM_LOCAL_MACHINE=$REM_DIR" /proc/[0-9]*/environ 2>/dev/null |
-		sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p'
+	{
+		grep -lzxF "REM_LOCAL_MACHINE=$REM_DIR" /proc/[0-9]*/environ 2>/dev/null |
+			sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p'
+		# shellcheck disable=SC2012 # ls -l shows where each cwd points
+		ls -l /proc/[0-9]*/cwd 2>/dev/null | awk -v d="$REM_DIR/root" '{
+			t = $0; sub(/^.* -> /, "", t); sub(/ \(deleted\)$/, "", t)
+			if (t == d || index(t, d "/") == 1) {
+				p = $0; sub(/\/cwd -> .*$/, "", p); sub(/^.*\/proc\//, "", p); print p
+			}
+		}'
+	} | sort -u
 }
 
 # running: true when the machine's init is alive; its pid in INIT.
