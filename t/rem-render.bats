@@ -268,3 +268,47 @@ rtree() {
 	assert_failure 2
 	assert_output --partial "main/package/front.d/nosuch.conf: No such file or directory"
 }
+
+@test "odd files: spaces in paths, a mode that changes, lines past 64 KiB, a folder in the way" {
+	rtree
+	mkdir -p "$REM_ROOT/main/package/back.d"
+	awk 'BEGIN { s = ""; for (i = 0; i < 70000; i++) s = s "x"; print "long " s; print "{{ machine.name }}" }' \
+		>"$REM_ROOT/main/package/back.d/long.conf"
+	printf 'spaced {{ machine.name }}\n' >"$REM_ROOT/main/package/back.d/sp.conf"
+	{ cat "$REM_ROOT/main/package/back.yaml"
+	  printf '  - {src: long.conf, dest: etc/long.conf}\n'
+	  printf '  - {src: sp.conf, dest: "etc/my dir/*.conf", mode: "0600"}\n'
+	} >"$T/p.yaml"
+	rem-put package/back <"$T/p.yaml"
+	rem-render b1 >/dev/null
+	h=$(home b1)
+	assert_equal "$(cat "$h/etc/my dir/*.conf")" "spaced b1"
+	assert_equal "$(stat -c %a "$h/etc/my dir/*.conf")" 600
+	assert_equal "$(tail -1 "$h/etc/long.conf")" b1
+	run rem-render b1
+	assert_success
+	assert_line $'b1\tetc/long.conf\tunchanged'
+	assert_line $'b1\tetc/my dir/*.conf\tunchanged'
+	refute_output --partial reloaded
+	# a mode changed in the tree is a change
+	sed -i 's/mode: "0600"/mode: "0640"/' "$REM_ROOT/main/package/back.yaml"
+	run rem-render b1
+	assert_line $'b1\tetc/my dir/*.conf\tchanged'
+	assert_equal "$(stat -c %a "$h/etc/my dir/*.conf")" 640
+	# a check that fails removes only what was staged: a file named like
+	# a piece of a path with a space survives
+	echo keep >"$h/etc/my"
+	sed -i 's/mode: "0640"}/mode: "0600", check: "false"}/' "$REM_ROOT/main/package/back.yaml"
+	printf 'spaced again {{ machine.name }}\n' >"$REM_ROOT/main/package/back.d/sp.conf"
+	run rem-render b1
+	assert_failure 2
+	assert_equal "$(cat "$h/etc/my")" keep
+	assert_equal "$(cat "$h/etc/my dir/*.conf")" "spaced b1"
+	[ ! -e "$h/etc/my dir/*.conf.rem-new" ]
+	# a folder where a file should go is refused
+	rm "$h/etc/back.conf" && mkdir "$h/etc/back.conf"
+	sed -i 's/, check: "false"}/}/' "$REM_ROOT/main/package/back.yaml"
+	run rem-render b1
+	assert_failure
+	assert_output --partial "etc/back.conf is a folder, not a file"
+}
