@@ -129,11 +129,8 @@ machines(struct rem *rm, int argc, char **argv, int apply)
 		}
 	argc -= optind, argv += optind;
 	int rc = machines_args(rm, rm->site, argc, argv, all, nul, &jb.names, &n);
-	for (int i = 0; !rc && i < n; i++)
-		if (index_get(rm, rm->site, "machine", jb.names[i], NULL) != 1) {
-			warnx("machine/%s: no such machine", jb.names[i]);
-			rc = EX_REM_USAGE;
-		}
+	if (!rc)
+		rc = machines_exist(rm, rm->site, jb.names, n);
 	if (!rc && apply)
 		rc = par_each(n, jobs, apply_one, &jb);
 	else if (!rc)

@@ -276,11 +276,7 @@ machines_cmd(struct rem *rm, int argc, char **argv, int function)
 	if (!rc)
 		rc = machines_args(rm, rm->site, argc, argv, all, nul, &jb.machines, &n);
 	if (!rc) {
-		for (int i = 0; i < n && !rc; i++)
-			if (index_get(rm, rm->site, "machine", jb.machines[i], NULL) != 1) {
-				warnx("machine/%s: no such machine", jb.machines[i]);
-				rc = EX_REM_USAGE;
-			}
+		rc = machines_exist(rm, rm->site, jb.machines, n);
 		if (!rc)
 			rc = par_each(n, jobs, function ? function_one : install_one, &jb);
 	}

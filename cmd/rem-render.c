@@ -123,11 +123,8 @@ main(int argc, char **argv)
 	if (rem_open(&R, root, site) < 0)
 		return EX_REM_USAGE;
 	int rc = machines_args(&R, R.site, argc, argv, all, nul, &names, &n);
-	for (int i = 0; !rc && i < n; i++)
-		if (index_get(&R, R.site, "machine", names[i], NULL) != 1) {
-			warnx("machine/%s: no such machine", names[i]);
-			rc = EX_REM_USAGE;
-		}
+	if (!rc)
+		rc = machines_exist(&R, R.site, names, n);
 	if (!rc && package && !pkg_get(&R, R.site, package)) {
 		warnx("package/%s: no such package", package);
 		rc = EX_REM_USAGE;

@@ -499,11 +499,8 @@ cmd_deploy(struct rem *rm, int argc, char **argv)
 		}
 	} else
 		rc = machines_args(rm, rm->site, argc, argv, all, nul, &d.names, &n);
-	for (int i = 0; !rc && i < n; i++)
-		if (index_get(rm, rm->site, "machine", d.names[i], NULL) != 1) {
-			warnx("machine/%s: no such machine", d.names[i]);
-			rc = EX_REM_USAGE;
-		}
+	if (!rc)
+		rc = machines_exist(rm, rm->site, d.names, n);
 	if (!rc)
 		rc = par_each(n, jobs, deploy_one, &d);
 	if (!rc && !noprop && !run_cancel)

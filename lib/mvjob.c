@@ -425,3 +425,15 @@ machines_args(struct rem *rm, const char *site, int argc, char **argv, int all, 
 	*n = nv;
 	return bad ? EX_REM_USAGE : 0;
 }
+
+int
+machines_exist(struct rem *rm, const char *site, char **names, int n)
+{
+	int rc = 0;
+	for (int i = 0; i < n; i++)
+		if (index_get(rm, site, "machine", names[i], NULL) != 1) {
+			warnx("machine/%s: no such machine", names[i]);
+			rc = EX_REM_USAGE;
+		}
+	return rc;
+}

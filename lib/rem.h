@@ -761,6 +761,9 @@ int machine_arg(const char *s, char *name, size_t sz);
  * *names NULL-terminated, malloc'd.  0, or EX_REM_USAGE after saying why. */
 int machines_args(struct rem *, const char *site, int argc, char **argv, int all, int nul,
 		  char ***names, int *n);
+/* Does each machine have a file?  0, or EX_REM_USAGE after naming each
+ * that does not. */
+int machines_exist(struct rem *, const char *site, char **names, int n);
 /* rm -r, without following links; 0 when path is gone. */
 int remove_tree(const char *path);
 /* fn(i, arg) for i in 0..n-1, each in a child process, at most par at a
