@@ -501,10 +501,23 @@ cmd_deploy(struct rem *rm, int argc, char **argv)
 		rc = machines_args(rm, rm->site, argc, argv, all, nul, &d.names, &n);
 	if (!rc)
 		rc = machines_exist(rm, rm->site, d.names, n);
-	if (!rc)
-		rc = par_each(n, jobs, deploy_one, &d);
-	if (!rc && !noprop && !run_cancel)
-		rc = propagate(rm, d.names, n);
+	if (!rc) {
+		/* what the machines deployed change around them, also when
+		 * others failed */
+		int *st = xcalloc((size_t)n + 1, sizeof *st), ok = 0;
+		rc = par_each_status(n, jobs, deploy_one, &d, st);
+		char **done = xcalloc((size_t)n + 1, sizeof *done);
+		for (int i = 0; i < n; i++)
+			if (st[i] == 0)
+				done[ok++] = d.names[i];
+		if (ok && !noprop && !run_cancel) {
+			int prc = propagate(rm, done, ok);
+			if (prc > rc)
+				rc = prc;
+		}
+		free(done);
+		free(st);
+	}
 	free_list(d.names);
 	return rc;
 }

@@ -289,6 +289,14 @@ on_chld(int sig)
 int
 par_each(int n, int par, int (*fn)(int i, void *arg), void *arg)
 {
+	return par_each_status(n, par, fn, arg, NULL);
+}
+
+int
+par_each_status(int n, int par, int (*fn)(int i, void *arg), void *arg, int *status)
+{
+	for (int i = 0; status && i < n; i++)
+		status[i] = -1;
 	if (par < 1)
 		par = 1;
 	int worst = 0, running = 0, next = 0, forwarded = 0;
@@ -313,6 +321,8 @@ par_each(int n, int par, int (*fn)(int i, void *arg), void *arg)
 			if (p < 0) {
 				warn("fork");
 				int st = fn(next, arg); /* do it here, then */
+				if (status)
+					status[next] = st;
 				if (st > worst)
 					worst = st;
 				next++;
@@ -356,6 +366,8 @@ par_each(int n, int par, int (*fn)(int i, void *arg), void *arg)
 		pids[i] = 0;
 		running--;
 		int st = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+		if (status)
+			status[i] = st;
 		if (st > worst)
 			worst = st;
 	}

@@ -769,6 +769,8 @@ int remove_tree(const char *path);
 /* fn(i, arg) for i in 0..n-1, each in a child process, at most par at a
  * time; returns the highest exit status. */
 int par_each(int n, int par, int (*fn)(int i, void *arg), void *arg);
+/* The same, with each one's exit status in status[i] (-1: not run). */
+int par_each_status(int n, int par, int (*fn)(int i, void *arg), void *arg, int *status);
 
 /* ---- onm.c: work on a machine through its megavisor's exec ---- */
 

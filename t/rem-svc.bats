@@ -258,3 +258,18 @@ stree() {
 	assert_line $'b1\tetc/servers\tchanged'
 	assert_equal "$(cat "$(home b1)/etc/servers")" "l1 "
 }
+
+@test "a machine that fails to deploy does not keep the others from changing what is around them" {
+	stree
+	rem-svc deploy f1 b1 >/dev/null
+	rem-put machine/b2 mvinst=mvinst/local service=service/back
+	rem-put machine/b3 mvinst=mvinst/local service=service/back
+	rem-mv create b2 b3 >/dev/null
+	mkdir -p "$(home b2)/steps"
+	run rem-svc deploy b2 b3
+	assert_failure 3
+	assert_line $'b2\tdeploy\tfailed'
+	assert_line $'b3\tdeploy\tdone'
+	assert_line $'f1\tetc/srv.conf\tchanged'
+	grep -q "b3" "$(home f1)/etc/srv.conf"
+}
