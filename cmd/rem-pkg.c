@@ -118,7 +118,9 @@ struct job {
 	char **args;
 };
 
-/* The packages to work on for a machine: -p, else all of its own. */
+/* The packages to work on for a machine: all of its own; with -p, those
+ * named (install: whether the machine lists them or not; function: only
+ * those it has, so -a -p nginx reaches the nginx machines). */
 static char **
 todo_pkgs(struct job *jb, const char *machine)
 {
@@ -126,8 +128,14 @@ todo_pkgs(struct job *jb, const char *machine)
 	if (!jb->npkgs)
 		return mine;
 	char **v = xcalloc((size_t)jb->npkgs + 1, sizeof *v);
-	for (int i = 0; i < jb->npkgs; i++)
-		v[i] = xstrdup(jb->pkgs[i]);
+	int n = 0;
+	for (int i = 0; i < jb->npkgs; i++) {
+		int has = 0;
+		for (int k = 0; mine[k]; k++)
+			has |= !strcmp(mine[k], jb->pkgs[i]);
+		if (has || !jb->fn)
+			v[n++] = xstrdup(jb->pkgs[i]);
+	}
 	free_list(mine);
 	return v;
 }
@@ -210,7 +218,9 @@ function_one(int i, void *arg)
 		if (st > rc)
 			rc = st;
 	}
-	if (!ran && !rc) {
+	if (!ran && !rc && jb->npkgs && !pk[0]) {
+		printf("%s\t-\thas none of the packages\n", m);
+	} else if (!ran && !rc) {
 		warnx("machine/%s: none of its packages has a function '%s'", m, jb->fn);
 		rc = EX_REM_FALSE;
 	}

@@ -197,20 +197,27 @@ pkgtree() {
 
 @test "function runs a package function, rendered, with arguments, on many machines" {
 	pkgtree
-	rem-put machine/m2 mvinst=mvinst/local
-	rem-mv create m2 >/dev/null
+	mk service t <<<'{stage: production, packages: [package/tools]}'
+	rem-put machine/m1 service=service/t
+	rem-put machine/m2 mvinst=mvinst/local service=service/t
+	rem-put machine/m3 mvinst=mvinst/local
+	rem-mv create m2 m3 >/dev/null
 	a1=$(rem-mv ls m1 | cut -f3)
-	run rem-pkg function -p tools hello m1 m2 -- hello world
+	run rem-pkg function -p tools hello m1 m2 m3 -- hello world
 	assert_success
 	assert_line "m1	m1 at $a1 says hello world"
 	assert_line --regexp "^m2	m2 at 127\.[0-9.]+ says hello world$"
+	# -p reaches the machines that have the package; the others say so
+	assert_line $'m3\t-\thas none of the packages'
+	run rem-pkg function -a hello -- x
+	assert_failure 1
+	assert_output --partial "machine/m3: none of its packages has a function 'hello'"
 	run rem-pkg function -p tools nosuch m1
 	assert_failure 2
 	assert_output --partial "package/tools has no function 'nosuch'"
-	# without -p: the machine's own packages (it has none with it)
+	# without -p: the machine's own packages
 	run rem-pkg function hello m1
-	assert_failure 1
-	assert_output --partial "none of its packages has a function 'hello'"
+	assert_success
 	grep -q "object=machine/m1 function=exec" "$REM_ROOT/var/log/rem.log"
 }
 
