@@ -191,6 +191,14 @@ reach() {
 	assert_line $'app1\tapplied'
 	run reach web2 "$a" 8000
 	assert_output --partial "app1-8000"
+	# IPv6 discovery passes; nft took the whole ruleset
+	ip netns exec remf-main-app1 nft list table inet rem | grep -q "nd-neighbor-solicit"
+	# a machine made anew starts locked down: its ruleset is applied again,
+	# not taken as unchanged
+	rem-mv destroy app1 >/dev/null
+	rem-mv create app1 >/dev/null
+	run rem-fw apply app1
+	assert_output $'app1\tapplied'
 	rem-mv -a destroy >/dev/null
 	run sh -c 'ip netns list | grep "^remf-"'
 	assert_output ""
