@@ -330,15 +330,21 @@ static const char git_sh[] =
 	"[ -z \"$new\" ] || mv \"$dir\" \"$to\" || exit 3\n"
 	"echo changed\n";
 
+/* The program comes on standard input (a script of any size; arguments
+ * are limited, over ssh to 128 KiB), into a file it runs from, with
+ * nothing on its own standard input. */
 static const char script_sh[] =
-	"stamp=$1 sig=$2 check=$3 prog=$4\n"
+	"stamp=$1 sig=$2 check=$3\n"
+	"prog=$(mktemp \"${TMPDIR:-/tmp}/rem-step.XXXXXX\") || exit 3\n"
+	"trap 'rm -f \"$prog\"' EXIT\n"
+	"cat >\"$prog\" || exit 3\n"
 	"if [ -n \"$check\" ]; then\n"
-	"  if sh -c \"$check\" >/dev/null 2>&1; then echo unchanged; exit 0; fi\n"
-	"elif [ -f \"$stamp\" ] && [ \"$(cat \"$stamp\")\" = \"$sig\" ]; then echo unchanged; exit 0\n"
+	"  if sh -c \"$check\" >/dev/null 2>&1 </dev/null; then echo unchanged; exit 0; fi\n"
+	"elif [ -f \"$stamp\" ] && [ \"$(cat -- \"$stamp\")\" = \"$sig\" ]; then echo unchanged; exit 0\n"
 	"fi\n"
-	"sh -c \"$prog\" rem-step >&2 || exit $?\n"
-	"mkdir -p \"$(dirname \"$stamp\")\" && printf '%s\\n' \"$sig\" >\"$stamp.new\" && "
-	"mv -f \"$stamp.new\" \"$stamp\" || exit 3\n"
+	"sh \"$prog\" </dev/null >&2 || exit $?\n"
+	"mkdir -p -- \"$(dirname -- \"$stamp\")\" && printf '%s\\n' \"$sig\" >\"$stamp.new\" && "
+	"mv -f -- \"$stamp.new\" \"$stamp\" || exit 3\n"
 	"echo changed\n";
 
 static const char *
@@ -473,8 +479,9 @@ pkg_install(struct onm *o, const struct package *p, int verbose, int *changed)
 			char *stamp = s->name && !name_invalid(s->name)
 					      ? xasprintf(".rem/pkg/%s/%s", p->name, s->name)
 					      : xasprintf(".rem/pkg/%s/step%d", p->name, i + 1);
-			char *args[] = { stamp, sig, s->check ? s->check : "", pr[i].prog, NULL };
-			st = onm_sh(o, "rem-script", script_sh, args, NULL, 0, s->timeout, &out, &why);
+			char *args[] = { stamp, sig, s->check ? s->check : "", NULL };
+			st = onm_sh(o, "rem-script", script_sh, args, pr[i].prog, strlen(pr[i].prog),
+				    s->timeout, &out, &why);
 			ch = !st && !strcmp(last_line(&out), "changed");
 			free(stamp);
 		}
