@@ -717,6 +717,9 @@ char **svc_clients(struct rem *, const char *site, const char *name, int exact);
 void pkg_members(struct rem *, const char *site, const char *pkg, struct member **m, int *n);
 void pkg_iface_members(struct rem *, const char *site, const char *pkg, const char *iface,
 		       struct member **m, int *n);
+/* The service interfaces mounting package/pkg:iface, "SERVICE:INTERFACE"
+ * (NULL-terminated, malloc'd). */
+char **pkg_mounters(struct rem *, const char *site, const char *pkg, const char *iface);
 /* The packages with a connection to package/pkg:iface (NULL-terminated). */
 char **pkg_clients(struct rem *, const char *site, const char *pkg, const char *iface);
 /* A template REM ships (REM_TEMPLATES, else SHARE/templates, else

@@ -114,19 +114,15 @@ static struct tval *
 pkg_conn_members(struct rctx *c, const struct pkg_conn *pc)
 {
 	struct tval *l = tv_list();
-	char **users = index_used_by(c->rm, c->site, "package", pc->pkg, 1);
-	for (int i = 0; users[i]; i++) {
-		if (strncmp(users[i], "service/", 8))
-			continue;
-		const struct service *s = svc_get(c->rm, c->site, users[i] + 8);
-		for (int k = 0; s && k < s->nifaces; k++)
-			if (!strcmp(s->ifaces[k].pkg, pc->pkg) && !strcmp(s->ifaces[k].iface, pc->iface)) {
-				const struct tval *m = members_of(c, s->name, s->ifaces[k].name);
-				for (int j = 0; j < m->n; j++)
-					tv_add(l, tv_copy(m->v[j]));
-			}
+	char **mt = pkg_mounters(c->rm, c->site, pc->pkg, pc->iface);
+	for (int i = 0; mt[i]; i++) {
+		char *colon = strchr(mt[i], ':');
+		*colon = 0;
+		const struct tval *m = members_of(c, mt[i], colon + 1);
+		for (int j = 0; j < m->n; j++)
+			tv_add(l, tv_copy(m->v[j]));
 	}
-	free_list(users);
+	free_list(mt);
 	return l;
 }
 

@@ -556,31 +556,49 @@ pkg_members(struct rem *rm, const char *site, const char *pkg, struct member **m
 	free_list(users);
 }
 
+/* The service interfaces that mount package/pkg:iface, as
+ * "SERVICE:INTERFACE" (NULL-terminated, malloc'd). */
+char **
+pkg_mounters(struct rem *rm, const char *site, const char *pkg, const char *iface)
+{
+	char **users = index_used_by(rm, site, "package", pkg, 1);
+	char **out = xcalloc(1, sizeof *out);
+	int n = 0;
+	for (int i = 0; users[i]; i++) {
+		if (strncmp(users[i], "service/", 8))
+			continue;
+		const struct service *s = svc_get(rm, site, users[i] + 8);
+		for (int k = 0; s && k < s->nifaces; k++)
+			if (!strcmp(s->ifaces[k].pkg, pkg) && !strcmp(s->ifaces[k].iface, iface)) {
+				out = xrealloc(out, (size_t)(n + 2) * sizeof *out);
+				out[n++] = xasprintf("%s:%s", s->name, s->ifaces[k].name);
+				out[n] = NULL;
+			}
+	}
+	free_list(users);
+	return out;
+}
+
 /* The machines of every service that mounts package/pkg:iface, added to
  * *m. */
 void
 pkg_iface_members(struct rem *rm, const char *site, const char *pkg, const char *iface,
 		  struct member **m, int *n)
 {
-	char **users = index_used_by(rm, site, "package", pkg, 1);
-	for (int i = 0; users[i]; i++) {
-		if (strncmp(users[i], "service/", 8))
-			continue;
-		const struct service *s = svc_get(rm, site, users[i] + 8);
-		int mounts = 0;
-		for (int k = 0; s && k < s->nifaces; k++)
-			mounts |= !strcmp(s->ifaces[k].pkg, pkg) && !strcmp(s->ifaces[k].iface, iface);
-		if (!mounts)
-			continue;
+	char **mt = pkg_mounters(rm, site, pkg, iface);
+	for (int i = 0; mt[i]; i++) {
+		*strchr(mt[i], ':') = 0;
+		if (i && !strcmp(mt[i], mt[i - 1]))
+			continue; /* one service mounting it twice */
 		struct member *x;
-		int nx = svc_members(rm, site, s->name, 1, &x);
+		int nx = svc_members(rm, site, mt[i], 1, &x);
 		*m = xrealloc(*m, (size_t)(*n + nx + 1) * sizeof **m);
 		if (nx)
 			memcpy(*m + *n, x, (size_t)nx * sizeof *x);
 		*n += nx;
 		free(x);
 	}
-	free_list(users);
+	free_list(mt);
 }
 
 /* The packages with a connection to package/pkg:iface (NULL-terminated). */

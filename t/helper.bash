@@ -54,9 +54,9 @@ world() {
 	X
 }
 
-# svcbase: the REM host, a production platform, the local megavisor
-# imported from share/ and an instance of it, mvinst/local.
-svcbase() {
+# base MEGAVISOR: the REM host, a production platform, the megavisor
+# imported from share/ and an instance of it named after it.
+base() {
 	mk hwset host <<<'virtual: true'
 	mk hwinst rem-host <<<'set: hwset/host'
 	mk platform deb <<-'X'
@@ -64,9 +64,12 @@ svcbase() {
 	version: "12"
 	stage: production
 	X
-	rem-mv import -s hwset/host local >/dev/null
-	rem-put mvinst/local hwinst=hwinst/rem-host platform=platform/deb megavisor=megavisor/local
+	rem-mv import -s hwset/host "$1" >/dev/null
+	rem-put mvinst/"$1" hwinst=hwinst/rem-host platform=platform/deb megavisor=megavisor/"$1"
 }
+
+# svcbase: base local, mvinst/local: what the service tests build on.
+svcbase() { base local; }
 
 # home M: the home folder of local machine M.
 home() { echo "$REM_ROOT/var/machine/main/$1/root"; }

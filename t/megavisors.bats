@@ -3,20 +3,6 @@
 # local always; netns as root; ssh against a real sshd on loopback.
 load helper
 
-# base MEGAVISOR: the REM host, a production platform, the megavisor
-# imported from share/ and an instance of it named after it.
-base() {
-	mk hwset host <<<'virtual: true'
-	mk hwinst rem-host <<<'set: hwset/host'
-	mk platform deb <<-'X'
-	brand: debian
-	version: "12"
-	stage: production
-	X
-	rem-mv import -s hwset/host "$1" >/dev/null
-	rem-put mvinst/"$1" hwinst=hwinst/rem-host platform=platform/deb megavisor=megavisor/"$1"
-}
-
 # addr M: the first address rem-mv recorded for machine M.
 addr() { rem-mv ls "$1" | cut -f3 | cut -d, -f1; }
 

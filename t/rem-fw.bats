@@ -136,10 +136,8 @@ netns_fw() {
 	ip netns list >/dev/null 2>&1 || skip "ip netns does not work here"
 	command -v nft >/dev/null || skip "nftables (nft) is not installed"
 	command -v socat >/dev/null || skip "socat is not installed"
-	svcbase
-	rem-mv import -s hwset/host netns >/dev/null
+	base netns
 	rem-put megavisor/netns env.NETNS_BRIDGE=remf0 env.NETNS_NET=10.215.78.0/24 env.NETNS_PREFIX=remf- env.NETNS_STATE="$T/netns-state" >/dev/null
-	rem-put mvinst/netns hwinst=hwinst/rem-host platform=platform/deb megavisor=megavisor/netns
 }
 
 # listen M PORT: a TCP listener in machine M answering "M-PORT".
