@@ -1078,4 +1078,145 @@ void run_env_fields(const struct entry *e, const char *prefix, char ***env, int 
 void run_env_add(char ***env, int *n, const char *name, const char *value);
 void run_env_free(char **env);
 
+/* ---- monitoring: what probes, RRD files and graphs share ---- */
+
+/* One data source of an RRD file. */
+struct ds_spec {
+	char name[20];   /* [A-Za-z0-9_]{1,19}, as rrdtool wants */
+	char type[9];    /* GAUGE, COUNTER, DERIVE or ABSOLUTE */
+	int heartbeat;   /* seconds; 0: twice the file's step */
+	double min, max; /* NAN: none ("U") */
+};
+/* Is s a data source name?  NULL, or why not. */
+const char *ds_name_invalid(const char *s);
+/* One line (or area) of a graph: a data source of the file, or an RPN
+ * expression over its data sources (a CDEF). */
+struct graph_line {
+	const char *ds;     /* a data source name */
+	const char *expr;   /* RPN over the file's ds names, e.g. "user,ncpu,/";
+			       NULL: the ds itself */
+	const char *draw;   /* LINE1 LINE2 LINE3 AREA STACK; NULL: LINE1 */
+	const char *color;  /* RRGGBB; NULL: the next of a palette */
+	const char *legend; /* NULL: the ds name */
+};
+/* A Monitor Graph: what rem-graph draws from one monitor's file. */
+struct graph_def {
+	const char *name, *title, *vlabel;
+	int period;         /* seconds shown unless told; 0: 86400 */
+	int base;           /* 1000, or 1024 for bytes; 0: 1000 */
+	double lower;       /* lower limit of the y axis; NAN: automatic */
+	const struct graph_line *lines;
+	int nlines;
+};
+
+/* ---- probe.c: the built-in probes, read directly (rem-probe(7)) ---- */
+
+enum { PROBE_MACHINE, PROBE_TCP, PROBE_HTTP }; /* what a probe measures */
+struct probe {
+	const char *name, *description;
+	int target;                        /* PROBE_* */
+	const struct ds_spec *ds;
+	int nds;
+	const struct graph_def *graphs;    /* its default graphs */
+	int ngraphs;
+};
+/* Every built-in probe; the last has name NULL. */
+extern const struct probe probes[];
+const struct probe *probe_find(const char *name);
+struct probe_arg {
+	const char *path;    /* disk: the mount point; NULL: "/" */
+	const char *host;    /* tcp, http: the address to reach */
+	int port;
+	const char *url;     /* http: the whole URL; NULL: http://HOST:PORT + path */
+	double timeout;      /* tcp, http: seconds; 0: 10 */
+};
+/* Take one sample now: v[i] for p->ds[i], NAN when unknown.  0, or -1
+ * with why in err (for tcp and http a refused or timed-out attempt is a
+ * sample, not an error: its "up" is 0). */
+int probe_sample(const struct probe *, const struct probe_arg *, double *v, struct buf *err);
+
+/* ---- graph.c: PNG graphs through librrd ---- */
+
+/* A file to draw from and the label of its lines when several are drawn. */
+struct graph_src {
+	const char *rrd, *label;
+};
+/* Draw def from one file, or (nsrc > 1: a service's machines) each line
+ * of def for each file on one graph, into png (written beside and
+ * renamed).  daemon: an rrdcached address, flushed first; NULL: none.
+ * 0, or -1 with why in err. */
+int graph_png(const char *png, const struct graph_def *, const struct graph_src *, int nsrc,
+	      time_t start, time_t end, int width, int height, const char *daemon,
+	      struct buf *err);
+
+/* ---- rrd.c: RRD files, written directly or through rrdcached ---- */
+
+struct rrd_spec {
+	int step;                  /* seconds */
+	const struct ds_spec *ds;
+	int nds;
+	char *const *rra;          /* "RRA:AVERAGE:0.5:1:1440"...; NULL: rrd_default_rra */
+	int nrra;
+};
+/* REM's archives for a step (rem-collect(1) lists them): NULL-terminated,
+ * malloc'd (free_list). */
+char **rrd_default_rra(int step);
+/* Make the file (and its folders) unless it is there, starting just before
+ * start; made beside and renamed, so no reader sees half a file.  1 made,
+ * 0 already there, -1 with why in err. */
+int rrd_ensure(const char *path, const struct rrd_spec *, time_t start, struct buf *err);
+/* The last update of a file (rrd_last), or -1 with why in err. */
+time_t rrd_last_update(const char *path, const char *daemon, struct buf *err);
+/* A writer: directly through librrd, or through rrdcached at daemon
+ * ("unix:/path", "/path", "host", "host:port"; REM_RRDCACHED is what
+ * commands pass). */
+struct rrdw;
+/* Called for each file an update of failed, with librrd's or rrdcached's
+ * message (maybe later, at rrdw_flush). */
+typedef void (*rrdw_err_fn)(void *arg, const char *path, const char *msg);
+struct rrdw *rrdw_open(const char *daemon, rrdw_err_fn, void *arg, struct buf *err);
+/* Update path with n rows "TIME:V1:V2..." (values in the order of the
+ * names in tmpl, "a:b:c"; "U" unknown), times increasing.  Rows at or
+ * before the file's last update are skipped, not an error, so storing a
+ * row twice does no harm.  Directly: written now; 0 or -1 (fn told).
+ * Through rrdcached: queued, sent in batches; 0 (errors come to fn). */
+int rrdw_update(struct rrdw *, const char *path, const char *tmpl, int n, char *const *rows);
+/* Send what is queued and wait for the answers; 0, or -1 when the daemon
+ * could not be reached (every file queued is then told to fn). */
+int rrdw_flush(struct rrdw *);
+/* Flush, close; 0 or -1 as rrdw_flush. */
+int rrdw_close(struct rrdw *);
+/* Updates written or sent, and files failed, since open. */
+void rrdw_counts(const struct rrdw *, long *rows, long *files, long *failed);
+
+/* ---- state.c: States, var/state.tdb and their own RRD files ---- */
+
+/* A State is a named value held against a scope: "site", "machine/M",
+ * "service/S", or a package instance "machine/M/package/P".  Values are
+ * text; a number is also what its RRD records, any other word the number
+ * REM gave that word for this State (rem-state(1)). */
+struct state {
+	char *scope, *name, *value;
+	time_t when;          /* set at */
+	time_t since;         /* holding this value since */
+};
+/* NULL when scope is one of those forms, else why not. */
+const char *state_scope_invalid(const char *scope);
+/* Set a State at when (also one row of its RRD: var/rrd/SITE/_state/...).
+ * Under the tdb's transaction; 0, or -1 with why in err. */
+int state_set(struct rem *, const char *site, const char *scope, const char *name,
+	      const char *value, time_t when, const char *daemon, struct buf *err);
+/* 1 with *st (state_free), 0 when it was never set, -1 on an error. */
+int state_get(struct rem *, const char *site, const char *scope, const char *name,
+	      struct state *st);
+/* Every State of a site whose scope starts with prefix (NULL: all), sorted
+ * by scope and name; *n of them (state_free each, then free). */
+int state_list(struct rem *, const char *site, const char *prefix, struct state **, int *n);
+int state_unset(struct rem *, const char *site, const char *scope, const char *name);
+void state_free(struct state *);
+/* The RRD file of a State (malloc'd). */
+char *state_rrd_path(const struct rem *, const char *site, const char *scope, const char *name);
+
+/* ---- collect.c: monitors, the local monitor, its spool, the collector ---- */
+
 #endif
