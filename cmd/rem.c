@@ -32,6 +32,9 @@ static const struct {
 	{ "svc", "services: show, dependencies, assign, deploy, version, promote" },
 	{ "render", "fill a machine's configuration templates and put changed files in place" },
 	{ "fw", "a machine's firewall from its service: show, check, apply" },
+	{ "collect", "monitors: the local monitor, its spool, the collector into RRD files" },
+	{ "graph", "PNG graphs of a machine's monitors, a service's machines, a State" },
+	{ "state", "States: named values of the site, machines, services, package instances" },
 	{ 0 },
 };
 

@@ -649,6 +649,7 @@ struct tmpl_spec {
 	char *src, *dest, *check, *mode, *package;
 	long line;
 };
+struct monitor;
 struct package {
 	char *name, *version, *dir; /* dir: SITE/package/NAME.d, absolute */
 	struct pkg_step *steps;
@@ -661,6 +662,8 @@ struct package {
 	int nfns;
 	struct tmpl_spec *tmpls;
 	int ntmpls;
+	struct monitor *mons; /* monitor.c reads them */
+	int nmons;
 };
 struct svc_iface {
 	char *name, *pkg, *iface; /* mounts package/PKG:IFACE */
@@ -1217,6 +1220,126 @@ void state_free(struct state *);
 /* The RRD file of a State (malloc'd). */
 char *state_rrd_path(const struct rem *, const char *site, const char *scope, const char *name);
 
-/* ---- collect.c: monitors, the local monitor, its spool, the collector ---- */
+/* ---- monitor.c: the monitors of packages, what each machine runs ---- */
+
+enum { WHERE_LOCAL = 1, WHERE_NEAR = 2, WHERE_FAR = 4 };
+/* A Monitor: a built-in probe or a script, how often, from where, and the
+ * RRD file it fills (rem-collect(1)). */
+struct monitor {
+	char *id;           /* "cpu" for a machine's built-in probe, "PKG.NAME" */
+	char *pkg, *name, *description;
+	const struct probe *probe; /* or NULL: a script */
+	char *run;          /* a file of the package folder, else a command */
+	char *iface, *path; /* tcp/http: the package interface; http, disk: path */
+	int interval, timeout, step, where;
+	struct ds_spec *ds;
+	int nds;
+	char **rra;         /* "RRA:..."; NULL: rrd_default_rra(step) */
+	int nrra;
+	const struct graph_def *graphs;
+	int ngraphs;
+	struct graph_def *own; /* graphs read from the file (else the probe's) */
+	long line;
+};
+/* The built-in probes every machine runs (cpu load mem swap disk diskio
+ * net procs) at interval; monitor structs made once per process. */
+const struct monitor *const *builtin_monitors(int interval, int *n);
+/* Read a package's monitors: map node of d; the package's folder dir. */
+void monitors_from_doc(const struct ydoc *, int map, const char *pkg, struct monitor **, int *n);
+void monitors_free(struct monitor *, int n);
+/* rem-check's view of a package's monitors: problems with line and column. */
+void monitors_check(const struct ydoc *, int map, struct problems *);
+/* A monitor's data source by name, or -1. */
+int monitor_ds(const struct monitor *, const char *name);
+/* What a machine is measured by: its built-ins, then each package's.
+ * *v malloc'd (pointers into caches); NULL-free.  Returns n. */
+int machine_monitors(struct rem *, const char *site, const char *machine,
+		     const struct monitor ***v);
+/* One monitor by id for a machine, or NULL. */
+const struct monitor *machine_monitor(struct rem *, const char *site, const char *machine,
+				      const char *id);
+/* The file a monitor fills for a vantage: "ID", "ID@near", "ID@far"; and
+ * back: the monitor id and vantage of such a name (0, or -1). */
+void monitor_file(const char *id, int vantage, char *out, size_t sz);
+int monitor_file_parse(const char *file, char *id, size_t sz, int *vantage);
+const char *vantage_name(int vantage);
+/* One thing a machine runs: a monitor of itself, or a remote monitor of
+ * another machine as its near or far machine. */
+struct task {
+	const struct monitor *m;
+	char *target;       /* the machine measured */
+	int vantage;        /* WHERE_LOCAL, WHERE_NEAR, WHERE_FAR */
+	char *host;         /* tcp/http: the target's address, and port */
+	int port;
+	char *file;         /* monitor_file */
+};
+/* The plan of a machine: its local monitors and the remote monitors it is
+ * the near or far machine of.  *missing gets a line for each remote
+ * monitor of the site that has no machine to run it ("web1 nginx.http
+ * far: no machine in another location"), NULL-terminated.  Returns n. */
+int monitor_plan(struct rem *, const char *site, const char *machine, struct task **,
+		 char ***missing);
+void tasks_free(struct task *, int n);
+/* The near or far machine of a target (malloc'd), or NULL with why. */
+char *vantage_machine(struct rem *, const char *site, const char *target, int vantage,
+		      const char **why);
+/* The plan as the text rem-collect run reads (rem-collect(5)... see
+ * rem-collect(1) FILES). */
+void plan_text(struct rem *, const char *site, const char *machine, const struct task *, int n,
+	       struct buf *out);
+
+/* ---- collect.c: the local monitor, its spool and the collector ---- */
+
+/* A task as read back from a plan on a machine. */
+struct ptask {
+	char *file, *target, *vantage, *kind, *what, *host, *path, *ds;
+	int interval, timeout, port;
+};
+/* Parse a plan's text; -1 with the line's problem in err. */
+int plan_parse(const char *text, struct ptask **, int *n, struct buf *err);
+void ptasks_free(struct ptask *, int n);
+/* Take one sample of a task on this machine at now: one spool line (or an
+ * error line) appended to out.  dir: the monitor folder (scripts/). */
+void task_sample(const struct ptask *, const char *dir, time_t now, struct buf *out);
+/* The spool: DIR/cur appended to under DIR/lock, sealed into batch files
+ * b.* listed by DIR/index.  0, or -1 with why in err; a failed append
+ * leaves the spool as it was. */
+int spool_append(const char *dir, const char *data, size_t len, struct buf *err);
+int spool_seal(const char *dir, struct buf *err);
+/* The sealed batches, oldest first (NULL-terminated, malloc'd). */
+char **spool_batches(const char *dir);
+int spool_ack(const char *dir, char *const *names, int n, struct buf *err);
+int spool_batch_name_ok(const char *s);
+/* Storing spool lines into RRD files and the recent samples of
+ * var/collect.tdb. */
+struct store;
+struct store *store_open(struct rem *, const char *site, const char *daemon, struct buf *err);
+/* Store the lines of text (from machine "from", for messages); counts of
+ * samples stored, and problems (unknown monitors, bad lines, errors the
+ * monitors reported), each told by a line to out.  0, or -1 when the RRD
+ * writer failed (nothing may be acknowledged). */
+int store_text(struct store *, const char *from, const char *text, size_t len, struct buf *out,
+	       long *samples, long *problems);
+int store_close(struct store *);
+/* The recent samples of a machine's file (oldest first, at most n), and
+ * the names of their data sources: rows "TIME V1 V2 ...".  -1 when none. */
+struct recent {
+	char **ds;
+	int nds;
+	long long *t;
+	double *v;          /* nrows x nds */
+	int nrows;
+	long long err_at;   /* the last error the monitor reported, and when */
+	char *err;
+	long long last;     /* the last sample stored */
+};
+int recent_get(struct rem *, const char *site, const char *machine, const char *file, int n,
+	       struct recent *);
+void recent_free(struct recent *);
+/* Every file of a site with recent samples: "MACHINE\tFILE" sorted. */
+char **recent_files(struct rem *, const char *site);
+/* The RRD file of a machine's monitor file. */
+char *monitor_rrd_path(const struct rem *, const char *site, const char *machine,
+		       const char *file);
 
 #endif

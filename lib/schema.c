@@ -236,6 +236,9 @@ static const struct field machine_fields[] = {
 	{ .name = "service", .type = F_REF, .ref_kind = "service",
 	  .help = "the one service it serves; none: locked down" },
 	{ .name = "env", .type = F_MAP, .help = "variables given to its megavisor's functions" },
+	{ .name = "spool", .type = F_STR,
+	  .help = "URL rem-collect pull reads its monitor spool at (file, http, https, sftp) "
+		  "instead of through its megavisor" },
 	{ .name = "tags", .type = F_LIST, .sub = &(const struct field){ .name = "tag", .type = F_STR },
 	  .help = "free labels" },
 	{ 0 }
@@ -327,16 +330,26 @@ static const struct field tmpl_fields[] = {
 
 static const struct field monitor_fields[] = {
 	{ .name = "description", .type = F_STR, .help = "" },
-	{ .name = "probe", .type = F_STR, .help = "a built-in probe (the monitoring issue)" },
-	{ .name = "run", .type = F_STR, .help = "a script printing `key value` lines" },
+	{ .name = "probe", .type = F_STR, .help = "a built-in probe (rem-probe(7))" },
+	{ .name = "run", .type = F_STR,
+	  .help = "a script of the package folder, or a command, printing `key value` lines" },
 	{ .name = "interface", .type = F_STR, .help = "the package interface it probes" },
+	{ .name = "path", .type = F_STR, .help = "http: the path requested; disk: the mount point" },
 	{ .name = "interval", .type = F_INT, .min = 1, .max = 86400, .def = "60",
 	  .help = "seconds between samples" },
-	{ .name = "timeout", .type = F_INT, .min = 1, .max = 86400, .help = "" },
+	{ .name = "timeout", .type = F_INT, .min = 1, .max = 86400,
+	  .help = "seconds a sample may take (default the interval, at most 30)" },
 	{ .name = "where", .type = F_LIST,
 	  .sub = &(const struct field){ .name = "where", .type = F_ENUM, .enumv = where_words },
 	  .help = "local, near, far (default local)" },
-	{ .name = "rrd", .type = F_MAP, .help = "data sources and archives (the monitoring issue)" },
+	{ .name = "step", .type = F_INT, .min = 1, .max = 86400,
+	  .help = "the RRD file's step, seconds (default the interval)" },
+	{ .name = "ds", .type = F_MAP,
+	  .help = "data sources: NAME: TYPE, or NAME: {type, heartbeat, min, max}" },
+	{ .name = "rra", .type = F_LIST, .sub = &(const struct field){ .name = "rra", .type = F_STR },
+	  .help = "archives CF:XFF:STEPS:ROWS (default: rem-collect(1))" },
+	{ .name = "graphs", .type = F_MAP,
+	  .help = "name -> {title, vlabel, period, base, lower, lines: [ds | {ds, expr, draw, color, legend}]}" },
 	{ 0 }
 };
 

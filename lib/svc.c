@@ -188,6 +188,7 @@ pkg_from_doc(const struct ydoc *d, struct package *p)
 		}
 	}
 	read_tmpls(d, &p->tmpls, &p->ntmpls);
+	monitors_from_doc(d, ydoc_child(d, 0, "monitors"), p->name, &p->mons, &p->nmons);
 }
 
 static struct smap pkg_cache, svc_cache;
@@ -281,6 +282,7 @@ pkg_free(void *v)
 	for (int i = 0; i < p->nfns; i++)
 		free(p->fns[i].name), free(p->fns[i].run);
 	free_tmpls(p->tmpls, p->ntmpls);
+	monitors_free(p->mons, p->nmons);
 	free(p->steps), free(p->ifaces), free(p->conns), free(p->fns);
 	free(p->name), free(p->dir), free(p->version);
 	free(p);
@@ -878,6 +880,7 @@ package_check(struct rem *rm, const char *site, const char *name, const struct y
 			}
 		}
 	check_tmpls(rm, site, "package", name, d, pr);
+	monitors_check(d, ydoc_child(d, 0, "monitors"), pr);
 }
 
 void

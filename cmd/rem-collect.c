@@ -1,0 +1,1072 @@
+/*
+ * rem-collect: the measuring half of monitoring.  On each machine the
+ * local monitor (run) takes the samples that are due into a spool; the
+ * collector (pull) fetches the spools of many machines at once, through
+ * their megavisors or a URL, and writes them into RRD files, directly or
+ * through rrdcached.  setup and plan say what each machine runs; last and
+ * status read what was stored.
+ */
+#include <curl/curl.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "rem.h"
+
+#define USAGE                                                              \
+	"rem-collect [-R root] [-S site] command ...\n"                        \
+	"  run [-fpv] [-C dir] [-j jobs] [-w seconds]   (on a machine)\n"      \
+	"  spool [-C dir] [-a batch ...]                (on a machine)\n"      \
+	"  monitors machine\n"                                                 \
+	"  plan machine\n"                                                     \
+	"  setup [-a0] [-j jobs] [machine ...]\n"                              \
+	"  pull [-a0] [-j jobs] [-t seconds] [-d address] [machine ...]\n"     \
+	"  store [-d address] [file ...]\n"                                    \
+	"  last [-n count] machine monitor[@near|@far]\n"                      \
+	"  status [machine ...]"
+
+#define MONDIR ".rem/monitor" /* on a machine, relative to its home */
+
+static const char *
+daemon_addr(const char *opt)
+{
+	if (opt)
+		return opt;
+	const char *e = getenv("REM_RRDCACHED");
+	return e && *e ? e : NULL;
+}
+
+/* ---- on a machine: run and spool ---- */
+
+static char *
+monitor_dir(const char *opt)
+{
+	if (opt)
+		return xstrdup(opt);
+	const char *e = getenv("REM_MONITOR_DIR");
+	if (e && *e)
+		return xstrdup(e);
+	const char *h = getenv("HOME");
+	return xasprintf("%s/%s", h && *h ? h : ".", MONDIR);
+}
+
+struct runjob {
+	struct ptask *t;
+	int n;
+	int *due;
+	const char *dir;
+	time_t now;
+	int print;
+};
+
+static int
+sample_one(int i, void *arg)
+{
+	struct runjob *j = arg;
+	struct ptask *t = &j->t[j->due[i]];
+	struct buf out = { 0 }, err = { 0 };
+	task_sample(t, j->dir, j->now, &out);
+	int rc = 0;
+	if (j->print)
+		fwrite(out.s ? out.s : "", 1, out.len, stdout);
+	else if (spool_append(j->dir, out.s, out.len, &err) < 0) {
+		fprintf(stderr, "rem-collect: %s\n", err.s);
+		rc = 1;
+	}
+	buf_free(&out);
+	buf_free(&err);
+	fflush(stdout);
+	return rc;
+}
+
+/* DIR/due: "FILE TARGET TIME" of the last sample of each task. */
+static long long *
+due_load(const char *dir, struct ptask *t, int n)
+{
+	long long *last = xcalloc((size_t)n + 1, sizeof *last);
+	char *p = xasprintf("%s/due", dir);
+	struct buf b = { 0 };
+	if (read_file(p, &b) == 0 && b.s) {
+		char *save = NULL;
+		for (char *l = strtok_r(b.s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+			char f[512], tg[256];
+			long long x;
+			if (sscanf(l, "%511s %255s %lld", f, tg, &x) != 3)
+				continue;
+			for (int i = 0; i < n; i++)
+				if (!strcmp(t[i].file, f) && !strcmp(t[i].target, tg))
+					last[i] = x;
+		}
+	}
+	buf_free(&b);
+	free(p);
+	return last;
+}
+
+static void
+due_save(const char *dir, struct ptask *t, int n, const long long *last)
+{
+	struct buf b = { 0 };
+	for (int i = 0; i < n; i++)
+		if (last[i])
+			buf_printf(&b, "%s %s %lld\n", t[i].file, t[i].target, last[i]);
+	char *p = xasprintf("%s/due", dir);
+	/* losing it costs one early sample, not worth an fsync a run */
+	char *tmp = xasprintf("%s.%d", p, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0 && write(fd, b.s ? b.s : "", b.len) == (ssize_t)b.len && close(fd) == 0)
+		rename(tmp, p);
+	else {
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	free(p);
+	buf_free(&b);
+}
+
+/* The slot a time falls in: samples are due once per interval, at the
+ * first run in it. */
+static long long
+slot(long long t, int interval)
+{
+	return t - t % interval;
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	const char *dopt = NULL;
+	int jobs = 8, print = 0, force = 0, verbose = 0, c;
+	long watch = 0;
+	while ((c = getopt(argc, argv, "C:fj:pvw:")) != -1)
+		switch (c) {
+		case 'C': dopt = optarg; break;
+		case 'f': force = 1; break;
+		case 'j':
+			if (jobs_arg(optarg, &jobs) < 0)
+				return EX_REM_USAGE;
+			break;
+		case 'p': print = 1; break;
+		case 'v': verbose = 1; break;
+		case 'w':
+			watch = strtol(optarg, NULL, 10);
+			if (watch < 1 || watch > 86400) {
+				warnx("-w: 1 to 86400 seconds");
+				return EX_REM_USAGE;
+			}
+			break;
+		default: usage_exit(USAGE);
+		}
+	if (optind != argc)
+		usage_exit(USAGE);
+	char *dir = monitor_dir(dopt);
+	char *pp = xasprintf("%s/plan", dir);
+	struct buf plan = { 0 }, err = { 0 };
+	struct ptask *t = NULL;
+	int n = 0, rc = 0;
+	if (read_file(pp, &plan) < 0) {
+		warnx("%s: %s (rem-collect setup puts a machine's plan there)", pp, strerror(errno));
+		free(pp), free(dir);
+		return EX_REM_FAIL;
+	}
+	if (plan_parse(plan.s ? plan.s : "", &t, &n, &err) < 0) {
+		warnx("%s: %s", pp, err.s);
+		buf_free(&err), buf_free(&plan), free(pp), free(dir);
+		return EX_REM_FAIL;
+	}
+	/* one local monitor at a time: cron may start one while another watches */
+	char *lp = xasprintf("%s/run.lock", dir);
+	int lk = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	free(lp);
+	if (lk >= 0 && flock(lk, LOCK_EX | LOCK_NB) < 0) {
+		if (verbose)
+			fprintf(stderr, "rem-collect: another run is at work in %s\n", dir);
+		goto out;
+	}
+	long long *last = due_load(dir, t, n);
+	int *due = xcalloc((size_t)n + 1, sizeof *due);
+	int *st = xcalloc((size_t)n + 1, sizeof *st);
+	time_t started = time(NULL);
+	run_cancel_on_signals();
+	for (;;) {
+		time_t now = rem_now();
+		int nd = 0;
+		for (int i = 0; i < n; i++)
+			if (force || last[i] < slot(now, t[i].interval))
+				due[nd++] = i;
+		if (nd) {
+			struct runjob j = { t, n, due, dir, now, print };
+			fflush(stdout);
+			par_each_status(nd, jobs, sample_one, &j, st);
+			int failed = 0;
+			for (int k = 0; k < nd; k++)
+				if (st[k] == 0)
+					last[due[k]] = now;
+				else
+					failed++;
+			if (failed)
+				rc = EX_REM_FAIL;
+			if (verbose)
+				fprintf(stderr, "rem-collect: %d sample%s taken at %lld, %d failed\n",
+					nd, nd == 1 ? "" : "s", (long long)now, failed);
+			if (!print) {
+				due_save(dir, t, n, last);
+				if (spool_seal(dir, &err) < 0) {
+					warnx("%s", err.s);
+					buf_reset(&err);
+					rc = EX_REM_FAIL;
+				}
+			}
+		}
+		force = 0;
+		if (!watch || run_cancel)
+			break;
+		/* sleep to the next slot of any task, within the watch */
+		long long next = -1;
+		for (int i = 0; i < n; i++) {
+			long long s = slot(now, t[i].interval) + t[i].interval;
+			if (next < 0 || s < next)
+				next = s;
+		}
+		time_t real = time(NULL);
+		if (next < 0 || real + (next - now) >= started + watch)
+			break;
+		if (next > now) {
+			struct timespec ts = { (time_t)(next - now), 0 };
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !run_cancel)
+				;
+		}
+		if (run_cancel)
+			break;
+	}
+	free(last), free(due), free(st);
+out:
+	if (lk >= 0)
+		close(lk);
+	ptasks_free(t, n);
+	buf_free(&plan), buf_free(&err), free(pp), free(dir);
+	return rc;
+}
+
+/* The batches, each "#batch NAME LENGTH" then its bytes; first "#plan
+ * SHA256" of the plan there, so the collector can tell it is stale. */
+static int
+cmd_spool(int argc, char **argv)
+{
+	const char *dopt = NULL;
+	int ack = 0, c;
+	while ((c = getopt(argc, argv, "C:a")) != -1)
+		switch (c) {
+		case 'C': dopt = optarg; break;
+		case 'a': ack = 1; break;
+		default: usage_exit(USAGE);
+		}
+	argc -= optind, argv += optind;
+	if (!ack && argc)
+		usage_exit(USAGE);
+	char *dir = monitor_dir(dopt);
+	struct buf err = { 0 };
+	int rc = 0;
+	if (ack) {
+		if (spool_ack(dir, argv, argc, &err) < 0) {
+			warnx("%s", err.s);
+			rc = EX_REM_FAIL;
+		}
+		buf_free(&err);
+		free(dir);
+		return rc;
+	}
+	char *pp = xasprintf("%s/plan", dir);
+	struct buf b = { 0 };
+	char sha[65] = "-";
+	if (read_file(pp, &b) == 0)
+		sha256_hex(b.s ? b.s : "", b.len, sha);
+	printf("#plan %s\n", sha);
+	free(pp);
+	struct stat st;
+	if (stat(dir, &st) == 0 && spool_seal(dir, &err) < 0) {
+		warnx("%s", err.s);
+		rc = EX_REM_FAIL;
+	}
+	char **v = spool_batches(dir);
+	for (int i = 0; v[i]; i++) {
+		char *p = xasprintf("%s/%s", dir, v[i]);
+		buf_reset(&b);
+		if (read_file(p, &b) == 0) {
+			printf("#batch %s %zu\n", v[i], b.len);
+			fwrite(b.s ? b.s : "", 1, b.len, stdout);
+		}
+		free(p);
+	}
+	free_list(v);
+	buf_free(&b), buf_free(&err), free(dir);
+	return rc;
+}
+
+/* ---- on the collector ---- */
+
+static int
+machine_name(const char *arg, char *name, size_t sz)
+{
+	return machine_arg(arg, name, sz) < 0 ? -1 : 0;
+}
+
+static int
+cmd_monitors(struct rem *rm, int argc, char **argv)
+{
+	char name[REM_NAME_MAX + 1];
+	if (argc != 2)
+		usage_exit(USAGE);
+	if (machine_name(argv[1], name, sizeof name) < 0)
+		return EX_REM_USAGE;
+	if (machines_exist(rm, rm->site, (char *[]){ name, NULL }, 1))
+		return EX_REM_USAGE;
+	const struct monitor **v;
+	int n = machine_monitors(rm, rm->site, name, &v);
+	for (int i = 0; i < n; i++) {
+		const struct monitor *m = v[i];
+		printf("%s\t%s\t%ds\t", m->id, m->probe ? m->probe->name : "script", m->interval);
+		for (int w = WHERE_LOCAL, k = 0; w <= WHERE_FAR; w <<= 1)
+			if (m->where & w)
+				printf("%s%s", k++ ? "," : "", vantage_name(w));
+		putchar('\t');
+		for (int k = 0; k < m->nds; k++)
+			printf("%s%s:%s", k ? "," : "", m->ds[k].name, m->ds[k].type);
+		putchar('\n');
+	}
+	free(v);
+	return 0;
+}
+
+/* The plan of a machine as text, with the files its scripts need. */
+struct plan {
+	struct buf text;
+	struct onm_file *files;
+	char **data;
+	int nfiles;
+	char **missing;
+	int ntasks, nremote;
+	char sha[65];
+};
+
+static void
+plan_free(struct plan *p)
+{
+	buf_free(&p->text);
+	for (int i = 0; i < p->nfiles; i++)
+		free((char *)p->files[i].dest), free(p->data[i]);
+	free(p->files), free(p->data);
+	free_list(p->missing);
+	memset(p, 0, sizeof *p);
+}
+
+static void
+plan_make(struct rem *rm, const char *site, const char *machine, struct plan *p)
+{
+	memset(p, 0, sizeof *p);
+	struct task *t;
+	int n = monitor_plan(rm, site, machine, &t, &p->missing);
+	plan_text(rm, site, machine, t, n, &p->text);
+	p->ntasks = n;
+	p->files = xcalloc((size_t)n + 2, sizeof *p->files);
+	p->data = xcalloc((size_t)n + 2, sizeof *p->data);
+	for (int i = 0; i < n; i++) {
+		const struct monitor *m = t[i].m;
+		p->nremote += t[i].vantage != WHERE_LOCAL;
+		if (m->probe || strchr(m->run, ' '))
+			continue;
+		char *src = xasprintf("%s/%s/package/%s.d/%s", rm->root, site, m->pkg, m->run);
+		char *dest = xasprintf(MONDIR "/scripts/%s/%s", m->pkg, m->run);
+		struct buf b = { 0 };
+		int dup = 0;
+		for (int k = 0; k < p->nfiles; k++)
+			dup |= !strcmp(p->files[k].dest, dest);
+		if (!dup && read_file(src, &b) == 0) {
+			char sha[65];
+			sha256_hex(b.s ? b.s : "", b.len, sha);
+			/* a changed script changes the plan: the collector puts both */
+			buf_printf(&p->text, "# script %s %s\n", dest + strlen(MONDIR) + 1, sha);
+			int k = p->nfiles++;
+			p->data[k] = b.s ? b.s : xstrdup("");
+			p->files[k] = (struct onm_file){ dest, p->data[k], b.len, 0755, NULL };
+		} else {
+			buf_free(&b);
+			free(dest);
+		}
+		free(src);
+	}
+	p->files[p->nfiles++] = (struct onm_file){ xstrdup(MONDIR "/plan"), p->text.s,
+						   p->text.len, 0644, NULL };
+	sha256_hex(p->text.s, p->text.len, p->sha);
+	tasks_free(t, n);
+}
+
+static int
+cmd_plan(struct rem *rm, int argc, char **argv)
+{
+	char name[REM_NAME_MAX + 1];
+	if (argc != 2)
+		usage_exit(USAGE);
+	if (machine_name(argv[1], name, sizeof name) < 0)
+		return EX_REM_USAGE;
+	if (machines_exist(rm, rm->site, (char *[]){ name, NULL }, 1))
+		return EX_REM_USAGE;
+	struct plan p;
+	plan_make(rm, rm->site, name, &p);
+	fwrite(p.text.s, 1, p.text.len, stdout);
+	for (int i = 0; p.missing[i]; i++) {
+		char *f[4] = { 0 }, *save = NULL, *s = p.missing[i];
+		for (int k = 0; k < 4; k++, s = NULL)
+			f[k] = strtok_r(s, "\t", &save);
+		printf("# missing: %s %s from %s: %s\n", f[0], f[1], f[2], f[3]);
+	}
+	plan_free(&p);
+	return 0;
+}
+
+struct cjob {
+	struct rem *rm;
+	char **names;
+	int n;
+	double timeout;
+	const char *daemon;
+};
+
+static int
+put_plan(struct onm *o, const char *name, struct plan *p)
+{
+	struct buf err = { 0 };
+	int rc = onm_put(o, p->files, p->nfiles, &err);
+	if (rc)
+		printf("%s\tfailed\tputting the plan: %s\n", name, err.s ? err.s : "");
+	buf_free(&err);
+	return rc;
+}
+
+static int
+setup_one(int i, void *arg)
+{
+	struct cjob *j = arg;
+	const char *name = j->names[i];
+	struct onm o;
+	int rc = onm_open(j->rm, j->rm->site, name, &o);
+	if (rc) {
+		printf("%s\tfailed\tnot running\n", name);
+		return rc;
+	}
+	struct plan p;
+	plan_make(j->rm, j->rm->site, name, &p);
+	rc = put_plan(&o, name, &p);
+	if (!rc)
+		printf("%s\tplan\t%d task%s (%d remote)\n", name, p.ntasks, p.ntasks == 1 ? "" : "s",
+		       p.nremote);
+	plan_free(&p);
+	onm_close(&o);
+	fflush(stdout);
+	return rc ? EX_REM_FAIL : 0;
+}
+
+static int
+machines_opts(struct rem *rm, int argc, char **argv, const char *opts, struct cjob *j)
+{
+	int all = 0, nul = 0, jobs = 16, c;
+	j->timeout = 30;
+	while ((c = getopt(argc, argv, opts)) != -1)
+		switch (c) {
+		case 'a': all = 1; break;
+		case '0': nul = 1; break;
+		case 'j':
+			if (jobs_arg(optarg, &jobs) < 0)
+				return -1;
+			break;
+		case 't': {
+			char *end;
+			j->timeout = strtod(optarg, &end);
+			if (*end || !(j->timeout > 0) || j->timeout > 86400) {
+				warnx("-t: seconds, more than 0");
+				return -1;
+			}
+			break;
+		}
+		case 'd': j->daemon = optarg; break;
+		default: usage_exit(USAGE);
+		}
+	argc -= optind, argv += optind;
+	if (all && argc)
+		usage_exit(USAGE);
+	j->rm = rm;
+	if (machines_args(rm, rm->site, argc, argv, all, nul, &j->names, &j->n))
+		return -1;
+	if (machines_exist(rm, rm->site, j->names, j->n))
+		return -1;
+	return jobs;
+}
+
+static int
+cmd_setup(struct rem *rm, int argc, char **argv)
+{
+	struct cjob j = { 0 };
+	int jobs = machines_opts(rm, argc, argv, "a0j:", &j);
+	if (jobs < 0)
+		return EX_REM_USAGE;
+	run_cancel_on_signals();
+	fflush(stdout);
+	int rc = par_each(j.n, jobs, setup_one, &j);
+	free_list(j.names);
+	return rc ? EX_REM_FAIL : 0;
+}
+
+/* ---- pulling ---- */
+
+struct batch {
+	char *name;
+	const char *data;
+	size_t len;
+};
+
+/* "#plan SHA\n" then "#batch NAME LEN\n" + bytes, as cmd_spool prints. */
+static int
+parse_spool(const struct buf *b, char *plansha, struct batch **out, int *n, struct buf *why)
+{
+	const char *p = b->s ? b->s : "", *end = p + b->len;
+	*out = NULL;
+	*n = 0;
+	strcpy(plansha, "-");
+	if (!strncmp(p, "#plan ", 6)) {
+		const char *e = memchr(p, '\n', (size_t)(end - p));
+		if (!e)
+			goto bad;
+		snprintf(plansha, 65, "%.*s", (int)(e - p - 6), p + 6);
+		p = e + 1;
+	}
+	while (p < end) {
+		const char *e = memchr(p, '\n', (size_t)(end - p));
+		char name[64];
+		size_t len;
+		if (!e || strncmp(p, "#batch ", 7) ||
+		    sscanf(p + 7, "%63s %zu", name, &len) != 2 || !spool_batch_name_ok(name) ||
+		    len > (size_t)(end - e - 1))
+			goto bad;
+		*out = xrealloc(*out, (size_t)(*n + 1) * sizeof **out);
+		(*out)[(*n)++] = (struct batch){ xstrdup(name), e + 1, len };
+		p = e + 1 + len;
+	}
+	return 0;
+bad:
+	buf_printf(why, "the spool came back garbled (%.40s)", p);
+	return -1;
+}
+
+static void
+batches_free(struct batch *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+/* Store batches, then the lines about remote monitors nobody runs; 0 when
+ * everything was stored (the batches may be acknowledged). */
+static int
+store_batches(struct cjob *j, const char *name, struct batch *v, int n, long *samples,
+	      long *problems)
+{
+	struct buf err = { 0 }, out = { 0 };
+	struct store *s = store_open(j->rm, j->rm->site, j->daemon, &err);
+	if (!s) {
+		printf("%s\tfailed\t%s\n", name, err.s ? err.s : "");
+		buf_free(&err);
+		return -1;
+	}
+	int rc = 0;
+	for (int i = 0; i < n; i++)
+		if (store_text(s, name, v[i].data, v[i].len, &out, samples, problems) < 0)
+			rc = -1;
+	/* remote monitors of this machine that no machine can run */
+	struct task *t;
+	char **miss;
+	int nt = monitor_plan(j->rm, j->rm->site, name, &t, &miss);
+	tasks_free(t, nt);
+	struct buf lines = { 0 };
+	for (int i = 0; miss[i]; i++) {
+		char *f[4] = { 0 }, *save = NULL, *p = miss[i];
+		for (int k = 0; k < 4; k++, p = NULL)
+			f[k] = strtok_r(p, "\t", &save);
+		buf_printf(&lines, "%lld %s %s@%s !no %s machine: %s\n", (long long)rem_now(), f[0],
+			   f[1], f[2], f[2], f[3]);
+	}
+	free_list(miss);
+	if (lines.len)
+		store_text(s, name, lines.s, lines.len, &out, samples, problems);
+	buf_free(&lines);
+	if (store_close(s) < 0)
+		rc = -1;
+	if (out.len) {
+		/* each problem a line of its own, the machine first */
+		for (char *l = out.s, *e; *l; l = e + 1) {
+			e = strchr(l, '\n');
+			if (!e)
+				break;
+			fprintf(stderr, "rem-collect: %s: %.*s\n", name, (int)(e - l), l);
+		}
+	}
+	buf_free(&out);
+	buf_free(&err);
+	return rc;
+}
+
+static int
+pull_exec(struct cjob *j, const char *name)
+{
+	struct onm o;
+	if (onm_open(j->rm, j->rm->site, name, &o)) {
+		printf("%s\tfailed\tnot running\n", name);
+		return EX_REM_FAIL;
+	}
+	struct buf out = { 0 }, err = { 0 };
+	int st = onm_sh(&o, "spool",
+			"command -v rem-collect >/dev/null || { echo 'no rem-collect on the "
+			"machine' >&2; exit 127; }\n"
+			"exec rem-collect spool -C " MONDIR,
+			NULL, NULL, 0, j->timeout, &out, &err);
+	int rc = 0;
+	struct batch *v = NULL;
+	int n = 0;
+	char sha[65];
+	long samples = 0, problems = 0;
+	if (st == 124)
+		printf("%s\tfailed\tno answer in %g s\n", name, j->timeout);
+	else if (st)
+		printf("%s\tfailed\texit %d: %s\n", name, st, err.s ? err.s : "");
+	else if (parse_spool(&out, sha, &v, &n, &err) < 0) {
+		printf("%s\tfailed\t%s\n", name, err.s);
+		st = -1;
+	}
+	if (st) {
+		rc = EX_REM_FAIL;
+		goto done;
+	}
+	if (store_batches(j, name, v, n, &samples, &problems) < 0) {
+		printf("%s\tfailed\tnot all stored: the %d batch%s stay on the machine\n", name, n,
+		       n == 1 ? "" : "es");
+		rc = EX_REM_FAIL;
+		goto done;
+	}
+	if (n) {
+		char **args = xcalloc((size_t)n + 1, sizeof *args);
+		for (int i = 0; i < n; i++)
+			args[i] = v[i].name;
+		buf_reset(&err);
+		int a = onm_sh(&o, "spool-ack", "exec rem-collect spool -C " MONDIR " -a \"$@\"", args,
+			       NULL, 0, j->timeout, NULL, &err);
+		free(args);
+		if (a) {
+			/* stored: the next pull stores them again, which does no harm */
+			printf("%s\tfailed\tstored, but not acknowledged: %s\n", name,
+			       err.s ? err.s : "");
+			rc = EX_REM_FAIL;
+		}
+	}
+	/* a plan that is not what the tree says now is put anew */
+	struct plan p;
+	plan_make(j->rm, j->rm->site, name, &p);
+	int newplan = strcmp(p.sha, sha) != 0;
+	if (newplan && put_plan(&o, name, &p))
+		rc = EX_REM_FAIL;
+	plan_free(&p);
+	if (!rc)
+		printf("%s\tok\t%ld sample%s from %d batch%s%s%s\n", name, samples,
+		       samples == 1 ? "" : "s", n, n == 1 ? "" : "es",
+		       problems ? ", problems told" : "", newplan ? ", new plan put" : "");
+done:
+	batches_free(v, n);
+	buf_free(&out), buf_free(&err);
+	onm_close(&o);
+	return rc;
+}
+
+static size_t
+curl_buf(char *p, size_t size, size_t n, void *arg)
+{
+	buf_add(arg, p, size * n);
+	return size * n;
+}
+
+static int
+url_get(CURL *c, const char *url, struct buf *out, double timeout, struct buf *why, long *code)
+{
+	buf_reset(out);
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_buf);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	CURLcode e = curl_easy_perform(c);
+	*code = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+	if (e != CURLE_OK) {
+		buf_printf(why, "%s: %s", url, curl_easy_strerror(e));
+		return -1;
+	}
+	if (*code >= 400) {
+		buf_printf(why, "%s: HTTP %ld", url, *code);
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove a batch where the URL says: a file, an HTTP DELETE, an SFTP rm. */
+static int
+url_ack(CURL *c, const char *base, const char *name, double timeout, struct buf *why)
+{
+	char *url = xasprintf("%s%s", base, name);
+	int rc = 0;
+	if (!strncmp(url, "file://", 7)) {
+		char *path = curl_unescape(url + 7, 0);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			buf_printf(why, "%s: %s", path, strerror(errno));
+			rc = -1;
+		}
+		curl_free(path);
+	} else if (!strncmp(url, "sftp://", 7)) {
+		struct buf b = { 0 };
+		const char *slash = strchr(url + 7, '/');
+		char *cmd = xasprintf("rm %s", slash ? slash : "/");
+		struct curl_slist *q = curl_slist_append(NULL, cmd);
+		curl_easy_reset(c);
+		char *idx = xasprintf("%sindex", base);
+		curl_easy_setopt(c, CURLOPT_URL, idx);
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTQUOTE, q);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+		CURLcode e = curl_easy_perform(c);
+		if (e != CURLE_OK) {
+			buf_printf(why, "%s: %s", url, curl_easy_strerror(e));
+			rc = -1;
+		}
+		curl_slist_free_all(q);
+		free(cmd), free(idx);
+		buf_free(&b);
+	} else {
+		struct buf b = { 0 };
+		long code;
+		curl_easy_reset(c);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+		rc = 0;
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_buf);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+		CURLcode e = curl_easy_perform(c);
+		code = 0;
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		if (e != CURLE_OK || (code >= 400 && code != 404)) {
+			buf_printf(why, "DELETE %s: %s", url,
+				   e != CURLE_OK ? curl_easy_strerror(e) : "refused");
+			rc = -1;
+		}
+		buf_free(&b);
+	}
+	free(url);
+	return rc;
+}
+
+static int
+pull_url(struct cjob *j, const char *name, const char *spool)
+{
+	CURL *c = curl_easy_init();
+	char *base = xasprintf("%s%s", spool, has_suffix(spool, "/") ? "" : "/");
+	char *idx = xasprintf("%sindex", base);
+	struct buf b = { 0 }, why = { 0 };
+	long code, samples = 0, problems = 0;
+	int rc = 0, n = 0;
+	struct batch *v = NULL;
+	struct buf *data = NULL;
+	if (!c || url_get(c, idx, &b, j->timeout, &why, &code) < 0) {
+		printf("%s\tfailed\t%s\n", name, why.s ? why.s : "no curl");
+		rc = EX_REM_FAIL;
+		goto out;
+	}
+	char *save = NULL;
+	char *text = xstrdup(b.s ? b.s : "");
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (!spool_batch_name_ok(l))
+			continue;
+		data = xrealloc(data, (size_t)(n + 1) * sizeof *data);
+		memset(&data[n], 0, sizeof *data);
+		char *u = xasprintf("%s%s", base, l);
+		buf_reset(&why);
+		int g = url_get(c, u, &data[n], j->timeout, &why, &code);
+		free(u);
+		if (g < 0) {
+			if (code == 404 || strstr(why.s, "Couldn't read")) {
+				buf_free(&data[n]);
+				continue; /* acknowledged since the index was written */
+			}
+			printf("%s\tfailed\t%s\n", name, why.s);
+			buf_free(&data[n]);
+			rc = EX_REM_FAIL;
+			break;
+		}
+		v = xrealloc(v, (size_t)(n + 1) * sizeof *v);
+		v[n] = (struct batch){ xstrdup(l), data[n].s ? data[n].s : "", data[n].len };
+		n++;
+	}
+	free(text);
+	if (rc)
+		goto out;
+	if (store_batches(j, name, v, n, &samples, &problems) < 0) {
+		printf("%s\tfailed\tnot all stored: the batches stay\n", name);
+		rc = EX_REM_FAIL;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		buf_reset(&why);
+		if (url_ack(c, base, v[i].name, j->timeout, &why) < 0) {
+			printf("%s\tfailed\tstored, but not acknowledged: %s\n", name, why.s);
+			rc = EX_REM_FAIL;
+			break;
+		}
+	}
+	if (!rc)
+		printf("%s\tok\t%ld sample%s from %d batch%s%s\n", name, samples,
+		       samples == 1 ? "" : "s", n, n == 1 ? "" : "es",
+		       problems ? ", problems told" : "");
+out:
+	for (int i = 0; i < n; i++)
+		buf_free(&data[i]);
+	free(data);
+	batches_free(v, n);
+	buf_free(&b), buf_free(&why);
+	free(base), free(idx);
+	if (c)
+		curl_easy_cleanup(c);
+	return rc;
+}
+
+static int
+pull_one(int i, void *arg)
+{
+	struct cjob *j = arg;
+	const char *name = j->names[i];
+	struct entry e;
+	char *spool = NULL;
+	if (index_get(j->rm, j->rm->site, "machine", name, &e) == 1) {
+		spool = entry_value(&e, "spool");
+		entry_free(&e);
+	}
+	int rc = spool && *spool ? pull_url(j, name, spool) : pull_exec(j, name);
+	free(spool);
+	fflush(stdout);
+	return rc;
+}
+
+static int
+cmd_pull(struct rem *rm, int argc, char **argv)
+{
+	struct cjob j = { 0 };
+	int jobs = machines_opts(rm, argc, argv, "a0d:j:t:", &j);
+	if (jobs < 0)
+		return EX_REM_USAGE;
+	j.daemon = daemon_addr(j.daemon);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	run_cancel_on_signals();
+	fflush(stdout);
+	int *st = xcalloc((size_t)j.n + 1, sizeof *st);
+	par_each_status(j.n, jobs, pull_one, &j, st);
+	int rc = 0;
+	for (int i = 0; i < j.n; i++)
+		if (st[i])
+			rc = EX_REM_FAIL;
+	free(st);
+	free_list(j.names);
+	return rc;
+}
+
+/* Store spool text from files (or standard input) as pull would. */
+static int
+cmd_store(struct rem *rm, int argc, char **argv)
+{
+	const char *daemon = NULL;
+	int c;
+	while ((c = getopt(argc, argv, "d:")) != -1)
+		switch (c) {
+		case 'd': daemon = optarg; break;
+		default: usage_exit(USAGE);
+		}
+	argc -= optind, argv += optind;
+	struct buf err = { 0 }, out = { 0 };
+	struct store *s = store_open(rm, rm->site, daemon_addr(daemon), &err);
+	if (!s) {
+		warnx("%s", err.s);
+		buf_free(&err);
+		return EX_REM_FAIL;
+	}
+	long samples = 0, problems = 0;
+	int rc = 0;
+	for (int i = 0; i < (argc ? argc : 1); i++) {
+		struct buf b = { 0 };
+		const char *f = argc ? argv[i] : "-";
+		int r = strcmp(f, "-") ? read_file(f, &b) : read_fd(0, &b);
+		if (r < 0) {
+			warn("%s", f);
+			rc = EX_REM_FAIL;
+			continue;
+		}
+		buf_reset(&out);
+		if (store_text(s, f, b.s ? b.s : "", b.len, &out, &samples, &problems) < 0)
+			rc = EX_REM_FAIL;
+		if (out.len)
+			fprintf(stderr, "%s", out.s);
+		buf_free(&b);
+	}
+	if (store_close(s) < 0)
+		rc = EX_REM_FAIL;
+	printf("stored %ld sample%s, %ld problem%s\n", samples, samples == 1 ? "" : "s", problems,
+	       problems == 1 ? "" : "s");
+	buf_free(&err), buf_free(&out);
+	return rc;
+}
+
+static void
+print_time(long long t)
+{
+	char s[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fputs(s, stdout);
+}
+
+static int
+cmd_last(struct rem *rm, int argc, char **argv)
+{
+	int n = 10, c;
+	while ((c = getopt(argc, argv, "n:")) != -1)
+		switch (c) {
+		case 'n':
+			n = atoi(optarg);
+			if (n < 1) {
+				warnx("-n: a count, 1 or more");
+				return EX_REM_USAGE;
+			}
+			break;
+		default: usage_exit(USAGE);
+		}
+	argc -= optind, argv += optind;
+	if (argc != 2 && argc != 3)
+		usage_exit(USAGE);
+	if (argc == 3 && (n = atoi(argv[2])) < 1) {
+		warnx("'%s': a count, 1 or more", argv[2]);
+		return EX_REM_USAGE;
+	}
+	char name[REM_NAME_MAX + 1], id[2 * REM_NAME_MAX + 8];
+	int vantage;
+	if (machine_name(argv[0], name, sizeof name) < 0)
+		return EX_REM_USAGE;
+	if (monitor_file_parse(argv[1], id, sizeof id, &vantage) < 0) {
+		warnx("'%s': a monitor, ID or ID@near or ID@far", argv[1]);
+		return EX_REM_USAGE;
+	}
+	struct recent r;
+	if (recent_get(rm, rm->site, name, argv[1], n, &r) < 0) {
+		if (!machine_monitor(rm, rm->site, name, id))
+			warnx("machine/%s has no monitor '%s' (rem-collect monitors %s)", name, id,
+			      name);
+		else
+			warnx("machine/%s %s: nothing stored yet", name, argv[1]);
+		return EX_REM_FALSE;
+	}
+	printf("time");
+	for (int k = 0; k < r.nds; k++)
+		printf("\t%s", r.ds[k]);
+	putchar('\n');
+	for (int i = 0; i < r.nrows; i++) {
+		print_time(r.t[i]);
+		for (int k = 0; k < r.nds; k++) {
+			double x = r.v[(size_t)i * (size_t)r.nds + (size_t)k];
+			if (isnan(x))
+				printf("\tU");
+			else
+				printf("\t%.10g", x);
+		}
+		putchar('\n');
+	}
+	if (r.err && r.err_at >= (r.nrows ? r.t[r.nrows - 1] : 0)) {
+		printf("# error at ");
+		print_time(r.err_at);
+		printf(": %s\n", r.err);
+	}
+	recent_free(&r);
+	return 0;
+}
+
+static int
+cmd_status(struct rem *rm, int argc, char **argv)
+{
+	argc--, argv++;
+	char **files = recent_files(rm, rm->site);
+	time_t now = rem_now();
+	for (int i = 0; files[i]; i++) {
+		char *tab = strchr(files[i], '\t');
+		if (!tab)
+			continue;
+		*tab = 0;
+		int want = !argc;
+		for (int k = 0; k < argc && !want; k++) {
+			char name[REM_NAME_MAX + 1];
+			want = machine_name(argv[k], name, sizeof name) == 0 && !strcmp(name, files[i]);
+		}
+		if (!want)
+			continue;
+		struct recent r;
+		if (recent_get(rm, rm->site, files[i], tab + 1, 1, &r) < 0)
+			continue;
+		printf("%s\t%s\t", files[i], tab + 1);
+		if (r.last) {
+			print_time(r.last);
+			printf("\t%llds ago", (long long)now - r.last);
+		} else
+			printf("-\tnever");
+		if (r.err && r.err_at >= r.last) {
+			printf("\terror: %s", r.err);
+		}
+		putchar('\n');
+		recent_free(&r);
+	}
+	free_list(files);
+	return 0;
+}
+
+static const struct subcmd subs[] = {
+	{ "monitors", cmd_monitors },
+	{ "plan", cmd_plan },
+	{ "setup", cmd_setup },
+	{ "pull", cmd_pull },
+	{ "store", cmd_store },
+	{ "last", cmd_last },
+	{ "status", cmd_status },
+	{ NULL, NULL },
+};
+
+int
+main(int argc, char **argv)
+{
+	/* run and spool work on a machine, where there is no tree */
+	if (argc > 1 && !strcmp(argv[1], "run"))
+		return finish_stdout(cmd_run(argc - 1, argv + 1));
+	if (argc > 1 && !strcmp(argv[1], "spool"))
+		return finish_stdout(cmd_spool(argc - 1, argv + 1));
+	return run_subcommands(argc, argv, USAGE, subs);
+}
