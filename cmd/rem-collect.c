@@ -641,7 +641,7 @@ pull_exec(struct cjob *j, const char *name)
 	int n = 0;
 	char sha[65];
 	long samples = 0, problems = 0;
-	if (st == 124)
+	if (st && (st == 124 || (err.s && strstr(err.s, ": timed out after"))))
 		printf("%s\tfailed\tno answer in %g s\n", name, j->timeout);
 	else if (st)
 		printf("%s\tfailed\texit %d: %s\n", name, st, err.s ? err.s : "");

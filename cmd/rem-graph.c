@@ -229,8 +229,6 @@ cmd_machine(struct rem *rm, int argc, char **argv)
 		return EX_REM_USAGE;
 	int rc = 0, drawn = 0;
 	if (argc > 1) {
-		if (o.out && (argc > 2 || !strchr(argv[1], ':')))
-			; /* -o with several graphs: each overwrites; said below */
 		for (int i = 1; i < argc; i++) {
 			char file[2 * REM_NAME_MAX + 16];
 			const char *g;

@@ -173,6 +173,24 @@ fw_ruleset(struct rem *rm, const char *site, const char *machine, struct buf *ou
 	ydoc_free(&d);
 	buf_free(&t);
 	free(path);
+	/* the machines that run this one's remote monitors (rem-collect(1)) */
+	const struct monitor **mons;
+	int nm = machine_monitors(rm, site, machine, &mons), want = 0;
+	for (int i = 0; i < nm; i++)
+		want |= mons[i]->where & (WHERE_NEAR | WHERE_FAR);
+	free(mons);
+	for (int w = WHERE_NEAR; w <= WHERE_FAR; w <<= 1) {
+		const char *why;
+		char *vm = want & w ? vantage_machine(rm, site, machine, w, &why) : NULL;
+		struct mstate st = { 0 };
+		unsigned char bin[16];
+		if (vm && mstate_get(rm, site, vm, &st) == 1 && st.naddr &&
+		    inet_pton(AF_INET, st.addr[0], bin) == 1)
+			buf_printf(out, "add element inet rem monitor_addr { %s } # %s, its %s machine\n",
+				   st.addr[0], vm, vantage_name(w));
+		mstate_free(&st);
+		free(vm);
+	}
 	return 0;
 }
 

@@ -102,6 +102,34 @@ if [ "$mv" = rem-host-netns ]; then
 fi
 show 'rem pkg function send app1 -- hello from app1 && sleep 0.3 && tail -1 "$REM_ROOT/var/machine/acme/log1/root/log/messages"'
 show 'grep -c " deploy " "$REM_ROOT/var/log/rem.log"'
+
+printf '\n# Monitoring: each machine runs a local monitor that spools its samples; the\n'
+printf '# collector pulls the spools of all machines at once into RRD files.  Here\n'
+printf '# everything is measured every 2 s, so that a short demo draws lines:\n'
+rem put site/acme config.monitor_interval=2 >/dev/null
+for m in nginx.http app.http app.requests postgresql.pg; do
+	rem put package/"${m%%.*}" monitors."${m#*.}".interval=2 >/dev/null
+done
+[ "$mv" = rem-host-netns ] && rem fw apply $svcm app3 >/dev/null
+show 'rem collect monitors web1'
+show "rem collect setup $svcm app3"
+show 'rem collect plan app2 | grep -v "^#" | cut -f1-3,6,7'
+show "rem mv exec $svcm app3 -- rem-collect run -w 24 >/dev/null 2>&1 & echo 'local monitors at work for 24 s'"
+# some traffic for the graphs, and the collector every 4 s meanwhile
+i=0
+while [ $i -lt 6 ]; do
+	for _ in 1 2 3 4 5 6 7 8; do curl -s -m 2 "http://$web:8080/" >/dev/null 2>&1 || true; done
+	sleep 4
+	rem collect pull $svcm app3 >/dev/null 2>&1 || true
+	i=$((i + 1))
+done
+show "rem collect pull $svcm app3"
+show 'rem collect last -n 4 web1 nginx.http | cut -f1-4,7'
+show 'rem collect last -n 3 app1 app.requests'
+show 'rem collect status web1 | cut -f2-'
+show 'rrdtool info "$REM_ROOT/var/rrd/acme/web1/nginx.http.rrd" | grep -e "^step" -e "ds\[total\].type"'
+show 'rem graph machine -p 1m web1 cpu mem net nginx.http nginx.http@near && rem graph service -p 1m app app.http'
+printf '# (open them: %s/var/graph/acme/)\n' "$tree"
 show 'rem pkg function -p postgresql purge pg1; rem mv -a destroy | sort'
 trap - EXIT
 
