@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "rem.h"
@@ -437,7 +438,67 @@ struct cjob {
 	int n;
 	double timeout;
 	const char *daemon;
+	int (*fn)(struct cjob *, int i);
+	int *shared; /* [0] the next machine, then each one's status */
+	/* a worker's own, made after the fork */
+	struct store *store;
+	CURL *curl;
 };
+
+static int
+worker(int w, void *arg)
+{
+	(void)w;
+	struct cjob *j = arg;
+	for (;;) {
+		int i = __atomic_fetch_add(&j->shared[0], 1, __ATOMIC_SEQ_CST);
+		if (i >= j->n || run_cancel)
+			break;
+		j->shared[1 + i] = j->fn(j, i);
+		fflush(stdout);
+	}
+	if (j->store && store_close(j->store) < 0)
+		fprintf(stderr, "rem-collect: the RRD writer failed at its end\n");
+	if (j->curl)
+		curl_easy_cleanup(j->curl);
+	return 0;
+}
+
+/*
+ * fn for each machine, by a pool of workers that each take the next one
+ * when done with theirs: a slow or dead machine holds one worker up to its
+ * timeout, never the others; and what a worker opens (the RRD writer, the
+ * recent samples) serves many machines.  0, or EX_REM_FAIL when fn failed
+ * for any.
+ */
+static int
+pool(struct cjob *j, int jobs, int (*fn)(struct cjob *, int))
+{
+	size_t sz = (size_t)(j->n + 1) * sizeof *j->shared;
+	j->shared = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (j->shared == MAP_FAILED) {
+		warn("mmap");
+		return EX_REM_FAIL;
+	}
+	for (int i = 0; i <= j->n; i++)
+		j->shared[i] = i ? -1 : 0;
+	j->fn = fn;
+	/* who runs which remote monitor: once, before the fork */
+	monitor_plan_prepare(j->rm, j->rm->site);
+	fflush(stdout);
+	int nw = jobs < j->n ? jobs : j->n;
+	par_each(nw, nw, worker, j);
+	int rc = 0;
+	for (int i = 0; i < j->n; i++)
+		if (j->shared[1 + i] != 0) {
+			rc = EX_REM_FAIL;
+			if (j->shared[1 + i] < 0)
+				printf("%s\tfailed\tnot reached (interrupted, or its worker died)\n",
+				       j->names[i]);
+		}
+	munmap(j->shared, sz);
+	return rc;
+}
 
 static int
 put_plan(struct onm *o, const char *name, struct plan *p)
@@ -451,9 +512,8 @@ put_plan(struct onm *o, const char *name, struct plan *p)
 }
 
 static int
-setup_one(int i, void *arg)
+setup_one(struct cjob *j, int i)
 {
-	struct cjob *j = arg;
 	const char *name = j->names[i];
 	struct onm o;
 	int rc = onm_open(j->rm, j->rm->site, name, &o);
@@ -517,10 +577,9 @@ cmd_setup(struct rem *rm, int argc, char **argv)
 	if (jobs < 0)
 		return EX_REM_USAGE;
 	run_cancel_on_signals();
-	fflush(stdout);
-	int rc = par_each(j.n, jobs, setup_one, &j);
+	int rc = pool(&j, jobs, setup_one);
 	free_list(j.names);
-	return rc ? EX_REM_FAIL : 0;
+	return rc;
 }
 
 /* ---- pulling ---- */
@@ -579,7 +638,9 @@ store_batches(struct cjob *j, const char *name, struct batch *v, int n, long *sa
 	      long *problems)
 {
 	struct buf err = { 0 }, out = { 0 };
-	struct store *s = store_open(j->rm, j->rm->site, j->daemon, &err);
+	if (!j->store)
+		j->store = store_open(j->rm, j->rm->site, j->daemon, &err);
+	struct store *s = j->store;
 	if (!s) {
 		printf("%s\tfailed\t%s\n", name, err.s ? err.s : "");
 		buf_free(&err);
@@ -590,10 +651,7 @@ store_batches(struct cjob *j, const char *name, struct batch *v, int n, long *sa
 		if (store_text(s, name, v[i].data, v[i].len, &out, samples, problems) < 0)
 			rc = -1;
 	/* remote monitors of this machine that no machine can run */
-	struct task *t;
-	char **miss;
-	int nt = monitor_plan(j->rm, j->rm->site, name, &t, &miss);
-	tasks_free(t, nt);
+	char **miss = monitor_missing(j->rm, j->rm->site, name);
 	struct buf lines = { 0 };
 	for (int i = 0; miss[i]; i++) {
 		char *f[4] = { 0 }, *save = NULL, *p = miss[i];
@@ -606,7 +664,7 @@ store_batches(struct cjob *j, const char *name, struct batch *v, int n, long *sa
 	if (lines.len)
 		store_text(s, name, lines.s, lines.len, &out, samples, problems);
 	buf_free(&lines);
-	if (store_close(s) < 0)
+	if (store_flush(s, &out) < 0)
 		rc = -1;
 	if (out.len) {
 		/* each problem a line of its own, the machine first */
@@ -784,7 +842,9 @@ url_ack(CURL *c, const char *base, const char *name, double timeout, struct buf 
 static int
 pull_url(struct cjob *j, const char *name, const char *spool)
 {
-	CURL *c = curl_easy_init();
+	if (!j->curl)
+		j->curl = curl_easy_init();
+	CURL *c = j->curl;
 	char *base = xasprintf("%s%s", spool, has_suffix(spool, "/") ? "" : "/");
 	char *idx = xasprintf("%sindex", base);
 	struct buf b = { 0 }, why = { 0 };
@@ -849,15 +909,12 @@ out:
 	batches_free(v, n);
 	buf_free(&b), buf_free(&why);
 	free(base), free(idx);
-	if (c)
-		curl_easy_cleanup(c);
 	return rc;
 }
 
 static int
-pull_one(int i, void *arg)
+pull_one(struct cjob *j, int i)
 {
-	struct cjob *j = arg;
 	const char *name = j->names[i];
 	struct entry e;
 	char *spool = NULL;
@@ -881,14 +938,7 @@ cmd_pull(struct rem *rm, int argc, char **argv)
 	j.daemon = daemon_addr(j.daemon);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	run_cancel_on_signals();
-	fflush(stdout);
-	int *st = xcalloc((size_t)j.n + 1, sizeof *st);
-	par_each_status(j.n, jobs, pull_one, &j, st);
-	int rc = 0;
-	for (int i = 0; i < j.n; i++)
-		if (st[i])
-			rc = EX_REM_FAIL;
-	free(st);
+	int rc = pool(&j, jobs, pull_one);
 	free_list(j.names);
 	return rc;
 }

@@ -607,7 +607,7 @@ struct store {
 	struct rrdw *w;
 	struct tdb_context *tdb;
 	struct buf *out; /* where the writer's errors go, while storing */
-	long failed;
+	long failed, failed_seen;
 };
 
 static void
@@ -636,6 +636,18 @@ store_open(struct rem *rm, const char *site, const char *daemon, struct buf *err
 		return NULL;
 	}
 	return s;
+}
+
+int
+store_flush(struct store *s, struct buf *out)
+{
+	s->out = out;
+	int rc = rrdw_flush(s->w);
+	s->out = NULL;
+	if (s->failed > s->failed_seen)
+		rc = -1;
+	s->failed_seen = s->failed;
+	return rc;
 }
 
 int

@@ -826,55 +826,107 @@ add_task(struct rem *rm, const char *site, struct task **v, int *n, const struct
 	task_target(rm, site, t);
 }
 
+/*
+ * Who runs which remote monitor: for every machine of the site with a near
+ * or far monitor, its near and far machine, found once per process (and
+ * again after it writes an object), so the plan of each of thousands of
+ * machines does not look at every other machine again.
+ */
+struct remote {
+	int target;              /* index into places */
+	const struct monitor *m;
+	int vantage;
+	char *by;                /* the machine that runs it, or NULL */
+	const char *why;         /* why nobody does */
+};
+static struct remote *remotes;
+static int nremotes;
+static long remotes_gen = -1;
+static char *remotes_site;
+
+static void
+load_remotes(struct rem *rm, const char *site)
+{
+	load_places(rm, site);
+	if (remotes_site && !strcmp(remotes_site, site) && remotes_gen == index_generation)
+		return;
+	for (int i = 0; i < nremotes; i++)
+		free(remotes[i].by);
+	free(remotes), free(remotes_site);
+	remotes = NULL;
+	nremotes = 0;
+	remotes_site = xstrdup(site);
+	remotes_gen = index_generation;
+	for (int k = 0; k < nplaces; k++) {
+		const struct monitor **mons;
+		int tn = machine_monitors(rm, site, places[k].name, &mons);
+		char *vm[WHERE_FAR + 1] = { 0 };
+		const char *why[WHERE_FAR + 1] = { 0 };
+		int looked[WHERE_FAR + 1] = { 0 };
+		for (int i = 0; i < tn; i++)
+			for (int w = WHERE_NEAR; w <= WHERE_FAR; w <<= 1) {
+				if (!(mons[i]->where & w))
+					continue;
+				if (!looked[w]) {
+					vm[w] = vantage_machine(rm, site, places[k].name, w, &why[w]);
+					looked[w] = 1;
+				}
+				remotes = xrealloc(remotes, (size_t)(nremotes + 1) * sizeof *remotes);
+				remotes[nremotes++] = (struct remote){ k, mons[i], w,
+								       vm[w] ? xstrdup(vm[w]) : NULL,
+								       why[w] };
+			}
+		free(vm[WHERE_NEAR]);
+		free(vm[WHERE_FAR]);
+		free(mons);
+	}
+}
+
+void
+monitor_plan_prepare(struct rem *rm, const char *site)
+{
+	load_remotes(rm, site);
+}
+
+char **
+monitor_missing(struct rem *rm, const char *site, const char *target)
+{
+	load_remotes(rm, site);
+	char **miss = xcalloc(1, sizeof *miss);
+	int n = 0;
+	for (int i = 0; i < nremotes; i++) {
+		const struct remote *r = &remotes[i];
+		if (r->by || strcmp(places[r->target].name, target) || !places[r->target].live)
+			continue;
+		miss = xrealloc(miss, (size_t)(n + 2) * sizeof *miss);
+		miss[n++] = xasprintf("%s\t%s\t%s\t%s", target, r->m->id, vantage_name(r->vantage),
+				      r->why);
+		miss[n] = NULL;
+	}
+	return miss;
+}
+
 int
 monitor_plan(struct rem *rm, const char *site, const char *machine, struct task **out,
 	     char ***missing)
 {
 	struct task *v = NULL;
-	int n = 0, nmiss = 0;
-	char **miss = xcalloc(1, sizeof *miss);
-	load_places(rm, site);
+	int n = 0;
+	load_remotes(rm, site);
 	const struct monitor **mons;
 	int nm = machine_monitors(rm, site, machine, &mons);
 	for (int i = 0; i < nm; i++)
 		if (mons[i]->where & WHERE_LOCAL)
 			add_task(rm, site, &v, &n, mons[i], machine, WHERE_LOCAL);
 	free(mons);
-	/* the remote monitors of every other machine this one watches */
-	for (int k = 0; k < nplaces; k++) {
-		const char *tname = places[k].name;
-		int tn = machine_monitors(rm, site, tname, &mons);
-		char *vm[8] = { 0 };
-		for (int i = 0; i < tn; i++) {
-			for (int w = WHERE_NEAR; w <= WHERE_FAR; w <<= 1) {
-				if (!(mons[i]->where & w))
-					continue;
-				if (!vm[w]) {
-					const char *why = NULL;
-					vm[w] = vantage_machine(rm, site, tname, w, &why);
-					if (!vm[w])
-						vm[w] = xasprintf("!%s", why);
-				}
-				if (vm[w][0] == '!') {
-					if (strcmp(tname, machine) || !places[k].live)
-						continue; /* said in the target's own plan */
-					miss = xrealloc(miss, (size_t)(nmiss + 2) * sizeof *miss);
-					miss[nmiss++] = xasprintf("%s\t%s\t%s\t%s", tname, mons[i]->id,
-								  vantage_name(w), vm[w] + 1);
-					miss[nmiss] = NULL;
-				} else if (!strcmp(vm[w], machine))
-					add_task(rm, site, &v, &n, mons[i], tname, w);
-			}
-		}
-		free(vm[WHERE_NEAR]);
-		free(vm[WHERE_FAR]);
-		free(mons);
-	}
+	/* the remote monitors of other machines this one runs */
+	for (int i = 0; i < nremotes; i++)
+		if (remotes[i].by && !strcmp(remotes[i].by, machine))
+			add_task(rm, site, &v, &n, remotes[i].m, places[remotes[i].target].name,
+				 remotes[i].vantage);
 	*out = v;
 	if (missing)
-		*missing = miss;
-	else
-		free_list(miss);
+		*missing = monitor_missing(rm, site, machine);
 	return n;
 }
 

@@ -1280,6 +1280,12 @@ struct task {
 int monitor_plan(struct rem *, const char *site, const char *machine, struct task **,
 		 char ***missing);
 void tasks_free(struct task *, int n);
+/* The remote monitors of a machine that no machine runs, as monitor_plan's
+ * missing lines. */
+char **monitor_missing(struct rem *, const char *site, const char *target);
+/* Work out who runs which remote monitor now, before forking workers that
+ * each make plans. */
+void monitor_plan_prepare(struct rem *, const char *site);
 /* The near or far machine of a target (malloc'd), or NULL with why. */
 char *vantage_machine(struct rem *, const char *site, const char *target, int vantage,
 		      const char **why);
@@ -1320,6 +1326,9 @@ struct store *store_open(struct rem *, const char *site, const char *daemon, str
  * writer failed (nothing may be acknowledged). */
 int store_text(struct store *, const char *from, const char *text, size_t len, struct buf *out,
 	       long *samples, long *problems);
+/* Send what the writer queued (rrdcached) and wait: 0 when every update
+ * since the last flush was taken; the failures are told to out. */
+int store_flush(struct store *, struct buf *out);
 int store_close(struct store *);
 /* The recent samples of a machine's file (oldest first, at most n), and
  * the names of their data sources: rows "TIME V1 V2 ...".  -1 when none. */

@@ -30,6 +30,7 @@ run_subcommands(int argc, char **argv, const char *usage, const struct subcmd *s
 		struct rem r;
 		if (rem_open(&r, root, site) < 0)
 			return EX_REM_USAGE;
+		optind = 0; /* the subcommand parses its own options from argv[0] */
 		int rc = s->fn(&r, argc, argv);
 		rem_close(&r);
 		return finish_stdout(rc);

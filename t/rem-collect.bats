@@ -139,7 +139,7 @@ crun() {
 		[ -f "$REM_ROOT/var/rrd/main/m1/$p.rrd" ] || fail "no $p.rrd"
 	done
 	run rrdtool lastupdate "$REM_ROOT/var/rrd/main/m1/mem.rrd"
-	assert_line --regexp "^$((T0 + 60)): [0-9]+ [0-9]+"
+	assert_line --regexp "^$((T0 + 60)): [0-9.e+]+ [0-9.e+]+"
 	run rem-collect last m1 mon.q
 	assert_success
 	assert_line --index 0 $'time\tmessages\tbytes'
