@@ -1182,7 +1182,12 @@ struct rrdw *rrdw_open(const char *daemon, rrdw_err_fn, void *arg, struct buf *e
  * names in tmpl, "a:b:c"; "U" unknown), times increasing.  Rows at or
  * before the file's last update are skipped, not an error, so storing a
  * row twice does no harm.  Directly: written now; 0 or -1 (fn told).
- * Through rrdcached: queued, sent in batches; 0 (errors come to fn). */
+ * Through rrdcached: queued, sent in batches; 0 (errors come to fn), or -1
+ * (fn told) when refused at once: a path holding white space, a file the
+ * daemon cannot read, a row with the wrong number of values.  tmpl may be
+ * in any order, as directly: the writer learns each file's ds order once
+ * (INFO and LAST, one round trip per file per writer) and reorders the
+ * rows; names not in tmpl get "U".  Paths are sent absolute. */
 int rrdw_update(struct rrdw *, const char *path, const char *tmpl, int n, char *const *rows);
 /* Send what is queued and wait for the answers; 0, or -1 when the daemon
  * could not be reached (every file queued is then told to fn). */
@@ -1206,7 +1211,11 @@ struct state {
 /* NULL when scope is one of those forms, else why not. */
 const char *state_scope_invalid(const char *scope);
 /* Set a State at when (also one row of its RRD: var/rrd/SITE/_state/...).
- * Under the tdb's transaction; 0, or -1 with why in err. */
+ * Under the tdb's transaction; 0, or -1 with why in err (bad input is
+ * refused before anything is stored; an RRD that could not be written
+ * leaves the State set).  The RRD: step 60, GAUGE "value", heartbeat 30
+ * days; a set writes the old value at when - 1 and the new at when, so the
+ * old level lasts until the change (rem-state(1)). */
 int state_set(struct rem *, const char *site, const char *scope, const char *name,
 	      const char *value, time_t when, const char *daemon, struct buf *err);
 /* 1 with *st (state_free), 0 when it was never set, -1 on an error. */
@@ -1215,7 +1224,13 @@ int state_get(struct rem *, const char *site, const char *scope, const char *nam
 /* Every State of a site whose scope starts with prefix (NULL: all), sorted
  * by scope and name; *n of them (state_free each, then free). */
 int state_list(struct rem *, const char *site, const char *prefix, struct state **, int *n);
+/* 1 removed (its RRD and its words stay), 0 when it was not set, -1 on an
+ * error. */
 int state_unset(struct rem *, const char *site, const char *scope, const char *name);
+/* A State's words and their numbers, "WORD\tNUMBER" in the order given
+ * (free_list); 1 with *n of them, 0 when it has none. */
+int state_words(struct rem *, const char *site, const char *scope, const char *name,
+		char ***words, int *n);
 void state_free(struct state *);
 /* The RRD file of a State (malloc'd). */
 char *state_rrd_path(const struct rem *, const char *site, const char *scope, const char *name);
