@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -440,16 +442,38 @@ struct cjob {
 	const char *daemon;
 	int (*fn)(struct cjob *, int i);
 	int *shared; /* [0] the next machine, then each one's status */
+	sem_t *storing; /* storers at once: fetching waits on machines,
+			   storing on the CPUs and the disk */
 	/* a worker's own, made after the fork */
 	struct store *store;
 	CURL *curl;
 };
 
+/* Keep worker w on one CPU of those allowed: librrd maps and unmaps every
+ * file it updates, and unmapping in a process that has run on several CPUs
+ * costs a TLB shootdown on each (an interrupt to every one, dear in a
+ * virtual machine); one CPU per worker makes it local. */
+static void
+pin(int w)
+{
+	cpu_set_t all, one;
+	if (sched_getaffinity(0, sizeof all, &all) < 0 || CPU_COUNT(&all) < 2)
+		return;
+	int k = w % CPU_COUNT(&all);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &all) && k-- == 0) {
+			CPU_ZERO(&one);
+			CPU_SET(c, &one);
+			sched_setaffinity(0, sizeof one, &one);
+			return;
+		}
+}
+
 static int
 worker(int w, void *arg)
 {
-	(void)w;
 	struct cjob *j = arg;
+	pin(w);
 	for (;;) {
 		int i = __atomic_fetch_add(&j->shared[0], 1, __ATOMIC_SEQ_CST);
 		if (i >= j->n || run_cancel)
@@ -482,6 +506,15 @@ pool(struct cjob *j, int jobs, int (*fn)(struct cjob *, int))
 	}
 	for (int i = 0; i <= j->n; i++)
 		j->shared[i] = i ? -1 : 0;
+	j->storing = mmap(NULL, sizeof *j->storing, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (j->storing != MAP_FAILED && sem_init(j->storing, 1, ncpu > 0 ? (unsigned)ncpu : 1) < 0) {
+		munmap(j->storing, sizeof *j->storing);
+		j->storing = MAP_FAILED;
+	}
+	if (j->storing == MAP_FAILED)
+		j->storing = NULL;
 	j->fn = fn;
 	/* who runs which remote monitor: once, before the fork */
 	monitor_plan_prepare(j->rm, j->rm->site);
@@ -497,6 +530,10 @@ pool(struct cjob *j, int jobs, int (*fn)(struct cjob *, int))
 				       j->names[i]);
 		}
 	munmap(j->shared, sz);
+	if (j->storing) {
+		sem_destroy(j->storing);
+		munmap(j->storing, sizeof *j->storing);
+	}
 	return rc;
 }
 
@@ -647,6 +684,12 @@ store_batches(struct cjob *j, const char *name, struct batch *v, int n, long *sa
 		return -1;
 	}
 	int rc = 0;
+	int held = 0;
+	while (j->storing && !held)
+		if (sem_wait(j->storing) == 0)
+			held = 1;
+		else if (errno != EINTR || run_cancel)
+			break;
 	for (int i = 0; i < n; i++)
 		if (store_text(s, name, v[i].data, v[i].len, &out, samples, problems) < 0)
 			rc = -1;
@@ -664,6 +707,9 @@ store_batches(struct cjob *j, const char *name, struct batch *v, int n, long *sa
 	if (lines.len)
 		store_text(s, name, lines.s, lines.len, &out, samples, problems);
 	buf_free(&lines);
+	/* waiting for rrdcached's answer needs no CPU: let another store */
+	if (held)
+		sem_post(j->storing);
 	if (store_flush(s, &out) < 0)
 		rc = -1;
 	if (out.len) {

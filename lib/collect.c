@@ -17,10 +17,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <rrd.h>
 #include <tdb.h>
 #include <unistd.h>
 
 #include "rem.h"
+
+/* A value as text: whole numbers whole (librrd takes nothing else for a
+ * COUNTER or DERIVE, and byte counters pass 10 digits), others with all
+ * the digits a double has. */
+struct numtext {
+	char s[32];
+};
+static struct numtext
+num(double v)
+{
+	struct numtext t;
+	if (v == floor(v) && fabs(v) < 9e15)
+		snprintf(t.s, sizeof t.s, "%.0f", v);
+	else
+		snprintf(t.s, sizeof t.s, "%.15g", v);
+	return t;
+}
 
 /* ---- the plan, as read on the machine ---- */
 
@@ -161,7 +179,7 @@ probe_task(const struct ptask *t, time_t now, struct buf *out)
 	buf_printf(out, "%lld %s %s", (long long)now, t->target, t->file);
 	for (int i = 0; i < p->nds; i++)
 		if (!isnan(v[i]))
-			buf_printf(out, " %s=%.10g", p->ds[i].name, v[i]);
+			buf_printf(out, " %s=%s", p->ds[i].name, num(v[i]).s);
 	buf_addc(out, '\n');
 }
 
@@ -222,7 +240,7 @@ script_task(const struct ptask *t, const char *dir, time_t now, struct buf *out)
 				err_line(out, now, t, "%s: '%.80s' is no number", k, val);
 				continue;
 			}
-			buf_printf(&s, " %s=%.10g", k, x);
+			buf_printf(&s, " %s=%s", k, num(x).s);
 			nv++;
 		}
 		if (r.nbad)
@@ -453,7 +471,9 @@ recent_open(struct rem *rm, int write)
 	if (write)
 		mkdir_p(dir, 0755);
 	/* a cache of what the RRD files hold: no fsync per record */
-	struct tdb_context *t = tdb_open(path, 0, TDB_NOSYNC,
+	/* a record per monitor file: tens of thousands; tdb's default of 131
+	 * hash chains would make each look-up walk hundreds */
+	struct tdb_context *t = tdb_open(path, 100003, TDB_NOSYNC,
 					 write ? O_RDWR | O_CREAT : O_RDONLY, 0644);
 	free(dir);
 	free(path);
@@ -468,8 +488,31 @@ rkey(struct buf *b, const char *site, const char *machine, const char *file)
 	return (TDB_DATA){ (unsigned char *)b->s, b->len };
 }
 
+/* A record's length without its padding (the NULs after its last line). */
+static size_t
+unpadded(const unsigned char *s, size_t len)
+{
+	while (len && s[len - 1] == 0)
+		len--;
+	return len;
+}
+
+/* The key of a chunk of a file's rows. */
+static TDB_DATA
+ckey(struct buf *b, const char *site, const char *machine, const char *file, long long c)
+{
+	buf_reset(b);
+	buf_printf(b, "%s\t%s\t%s\t#%lld", site, machine, file, c);
+	return (TDB_DATA){ (unsigned char *)b->s, b->len };
+}
+
+/* Rows in a chunk: an update rewrites the header and the last chunk only,
+ * not every row kept. */
+#define CHUNK 32
+
 /*
- * A record:
+ * A file's record (its chunks of rows are records of their own):
+ *   chunks FIRST LAST      (the chunks of rows, LAST the one filling)
  *   ds A,B,C
  *   last TIME
  *   err TIME MESSAGE       (when the monitor reported one)
@@ -491,6 +534,8 @@ recent_parse(const char *s, size_t len, struct recent *r, int keep)
 			}
 		} else if (!strncmp(l, "last ", 5))
 			r->last = atoll(l + 5);
+		else if (!strncmp(l, "file ", 5))
+			continue;
 		else if (!strncmp(l, "err ", 4)) {
 			char *end;
 			r->err_at = strtoll(l + 4, &end, 10);
@@ -546,14 +591,41 @@ recent_get(struct rem *rm, const char *site, const char *machine, const char *fi
 	struct tdb_context *t = recent_open(rm, 0);
 	if (!t)
 		return -1;
-	struct buf k = { 0 };
+	struct buf k = { 0 }, all = { 0 };
 	TDB_DATA v = tdb_fetch(t, rkey(&k, site, machine, file));
+	if (!v.dptr) {
+		buf_free(&k);
+		tdb_close(t);
+		return -1;
+	}
+	/* the header, the rows of its chunks, then its own newest rows */
+	long long first = 0, last = -1;
+	struct buf tail = { 0 };
+	int in_rows = 0;
+	for (const char *p = (char *)v.dptr, *e = p + unpadded(v.dptr, v.dsize); p < e;) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(e - p);
+		in_rows |= len && (*p >= '0' && *p <= '9');
+		if (!in_rows && len > 7 && !memcmp(p, "chunks ", 7))
+			sscanf(p + 7, "%lld %lld", &first, &last);
+		else
+			buf_add(in_rows ? &tail : &all, p, len), buf_addc(in_rows ? &tail : &all, '\n');
+		p += len + (nl != NULL);
+	}
+	free(v.dptr);
+	for (long long c = first; c <= last; c++) {
+		TDB_DATA cv = tdb_fetch(t, ckey(&k, site, machine, file, c));
+		if (cv.dptr)
+			buf_add(&all, cv.dptr, cv.dsize);
+		free(cv.dptr);
+	}
+	if (tail.len)
+		buf_add(&all, tail.s, tail.len);
+	buf_free(&tail);
 	buf_free(&k);
 	tdb_close(t);
-	if (!v.dptr)
-		return -1;
-	recent_parse((char *)v.dptr, v.dsize, r, n);
-	free(v.dptr);
+	recent_parse(all.s ? all.s : "", all.len, r, n);
+	buf_free(&all);
 	return 0;
 }
 
@@ -562,6 +634,8 @@ collect_key(struct tdb_context *t, TDB_DATA k, TDB_DATA v, void *arg)
 {
 	(void)t, (void)v;
 	struct smap *m = arg;
+	if (memchr(k.dptr, '#', k.dsize))
+		return 0; /* a chunk of rows */
 	char *s = xstrndup((char *)k.dptr, k.dsize);
 	void **slot = smap_slot(m, s);
 	*slot = (void *)1;
@@ -610,11 +684,48 @@ struct store {
 	long failed, failed_seen;
 };
 
+/* The record of a file no longer there forgets it was made, so the next
+ * store makes it again. */
+static void
+forget_file(struct store *s, const char *path)
+{
+	char *mf = xstrdup(path), *file = strrchr(mf, '/');
+	if (!file || !has_suffix(file, ".rrd")) {
+		free(mf);
+		return;
+	}
+	*file++ = 0;
+	file[strlen(file) - 4] = 0;
+	char *machine = strrchr(mf, '/');
+	struct buf k = { 0 }, b = { 0 };
+	if (machine) {
+		TDB_DATA key = rkey(&k, s->site, machine + 1, file);
+		TDB_DATA v = tdb_fetch(s->tdb, key);
+		for (size_t i = 0; v.dptr && i < v.dsize;) {
+			const unsigned char *nl = memchr(v.dptr + i, '\n', v.dsize - i);
+			size_t n = nl ? (size_t)(nl - v.dptr) - i + 1 : v.dsize - i;
+			if (n < 5 || memcmp(v.dptr + i, "file ", 5))
+				buf_add(&b, v.dptr + i, n);
+			i += n;
+		}
+		if (v.dptr) {
+			TDB_DATA nv = { (unsigned char *)b.s, b.len };
+			tdb_store(s->tdb, key, nv, TDB_REPLACE);
+		}
+		free(v.dptr);
+	}
+	buf_free(&k);
+	buf_free(&b);
+	free(mf);
+}
+
 static void
 store_err(void *arg, const char *path, const char *msg)
 {
 	struct store *s = arg;
 	s->failed++;
+	if (strstr(msg, "No such file"))
+		forget_file(s, path);
 	if (s->out)
 		buf_printf(s->out, "%s: %s\n", rel_path(s->rm, path), msg);
 	else
@@ -704,16 +815,170 @@ problem(struct store *s, struct buf *out, long *problems, const char *fmt, ...)
 	(*problems)++;
 }
 
-/* Store one group's lines: the samples in one file. */
-static int
-store_group(struct store *s, const char *from, struct group *g, struct sline *L, struct buf *out,
-	    long *samples, long *problems, struct smap *mons)
+/* A file's data sources in its order, "a:b:c", read from the file (not
+ * through the daemon: the order never changes); NULL when unreadable. */
+static char *
+rrd_ds_order(const char *path)
 {
+	time_t last;
+	unsigned long n = 0;
+	char **names = NULL, **vals = NULL;
+	rrd_clear_error();
+	if (rrd_lastupdate_r(path, &last, &n, &names, &vals) != 0)
+		return NULL;
+	struct buf b = { 0 };
+	for (unsigned long i = 0; i < n; i++) {
+		buf_printf(&b, "%s%s", i ? ":" : "", names[i]);
+		free(names[i]);
+		free(vals[i]);
+	}
+	free(names);
+	free(vals);
+	return b.s;
+}
+
+/* What storing needs of a file's record: its header. */
+struct rhead {
+	long long last, err_at;
+	char *err;
+	char *file;       /* the RRD file's data sources, "a:b:c", when known */
+	long long first, lastc; /* its full chunks; lastc -1: none */
+	int same;         /* its data sources are the monitor's */
+	const char *rows; /* its own rows (the newest, fewer than a chunk) */
+	size_t rowslen;
+};
+
+static void
+rec_head(const char *s, size_t len, const struct monitor *m, struct rhead *h)
+{
+	len = unpadded((const unsigned char *)s, len);
+	memset(h, 0, sizeof *h);
+	h->lastc = -1;
+	const char *p = s, *end = s + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (n && *p >= '0' && *p <= '9') {
+			h->rows = p;
+			h->rowslen = (size_t)(end - p);
+			break;
+		}
+		if (n > 3 && !memcmp(p, "ds ", 3)) {
+			struct buf b = { 0 };
+			for (int k = 0; k < m->nds; k++)
+				buf_printf(&b, "%s%s", k ? "," : "", m->ds[k].name);
+			h->same = b.len == n - 3 && !memcmp(b.s, p + 3, n - 3);
+			buf_free(&b);
+		} else if (n > 7 && !memcmp(p, "chunks ", 7))
+			sscanf(p + 7, "%lld %lld", &h->first, &h->lastc);
+		else if (n > 5 && !memcmp(p, "file ", 5)) {
+			free(h->file);
+			h->file = xstrndup(p + 5, n - 5);
+		} else if (n > 5 && !memcmp(p, "last ", 5))
+			h->last = atoll(p + 5);
+		else if (n > 4 && !memcmp(p, "err ", 4)) {
+			char *e;
+			h->err_at = strtoll(p + 4, &e, 10);
+			free(h->err);
+			h->err = xstrndup(e + (*e == ' '), (size_t)(p + n - e - (*e == ' ')));
+		}
+		p += n + (nl != NULL);
+	}
+}
+
+/* Add rows (whole lines) to a file's: its own (the header's record) take
+ * them; each CHUNK of the oldest goes into a chunk record of its own; the
+ * oldest chunks are dropped while the rest hold keep rows or more.  So an
+ * update rewrites one small record, and every CHUNK updates one more.
+ * *own gets the rows the header's record keeps. */
+static int
+chunks_add(struct tdb_context *t, const char *site, const char *machine, const char *file,
+	   struct rhead *h, const char *rows, int keep, struct buf *own)
+{
+	struct buf k = { 0 };
+	int rc = 0;
+	if (!h->same) {
+		/* new data sources: the old rows go */
+		for (long long i = h->first; i <= h->lastc; i++)
+			tdb_delete(t, ckey(&k, site, machine, file, i));
+		h->first = 0;
+		h->lastc = -1;
+		h->rowslen = 0;
+	}
+	buf_reset(own);
+	if (h->rowslen)
+		buf_add(own, h->rows, h->rowslen);
+	buf_adds(own, rows);
+	int n = 0;
+	for (size_t i = 0; i < own->len; i++)
+		n += own->s[i] == '\n';
+	while (n > CHUNK) {
+		/* the oldest CHUNK rows into a chunk record */
+		const char *p = own->s;
+		for (int i = 0; i < CHUNK; i++)
+			p = strchr(p, '\n') + 1;
+		size_t len = (size_t)(p - own->s);
+		if (h->lastc < 0)
+			h->first = 0;
+		h->lastc++;
+		TDB_DATA v = { (unsigned char *)own->s, len };
+		rc |= tdb_store(t, ckey(&k, site, machine, file, h->lastc), v, TDB_REPLACE);
+		memmove(own->s, p, own->len - len);
+		own->len -= len;
+		own->s[own->len] = 0;
+		n -= CHUNK;
+	}
+	long long total = (h->lastc >= h->first ? h->lastc - h->first + 1 : 0) * CHUNK + n;
+	while (h->first <= h->lastc && total - CHUNK >= keep) {
+		tdb_delete(t, ckey(&k, site, machine, file, h->first));
+		h->first++;
+		total -= CHUNK;
+	}
+	if (h->first > h->lastc) {
+		h->first = 0;
+		h->lastc = -1;
+	}
+	buf_free(&k);
+	return rc;
+}
+
+/* What storing one group (the samples of one file) carries from one pass
+ * to the next: the records are read for every group under one lock, the
+ * RRD files written with none held, the records written under one lock. */
+struct gwork {
+	const struct monitor *m;
+	struct rhead r;
+	TDB_DATA old;
+	struct buf kb, recs;
+	char **rows;
+	int nrows, nerr, nfresh, rc;
+	long long newest;
+};
+
+static void
+gwork_free(struct gwork *w)
+{
+	buf_free(&w->recs);
+	for (int i = 0; i < w->nrows; i++)
+		free(w->rows[i]);
+	free(w->rows);
+	free(w->r.err);
+	free(w->r.file);
+	free(w->old.dptr);
+	buf_free(&w->kb);
+}
+
+/* Pass 1: the record, and the group's lines into rows. */
+static void
+g_prepare(struct store *s, const char *from, struct group *g, struct sline *L, struct buf *out,
+	  long *problems, struct smap *mons, struct gwork *w)
+{
+	memset(w, 0, sizeof *w);
 	char id[REM_NAME_MAX * 2 + 8];
 	int vantage;
 	if (monitor_file_parse(g->file, id, sizeof id, &vantage) < 0 || name_invalid(g->target)) {
 		problem(s, out, problems, "%s: bad spool line: '%s %s'", from, g->target, g->file);
-		return 0;
+		return;
 	}
 	/* the monitors of each target, once per call */
 	void **slot = smap_slot(mons, g->target);
@@ -732,26 +997,14 @@ store_group(struct store *s, const char *from, struct group *g, struct sline *L,
 		problem(s, out, problems, "%s %s: machine/%s has no monitor '%s' now; %d sample%s "
 			"dropped", g->target, g->file, g->target, id, g->nlines,
 			g->nlines == 1 ? "" : "s");
-		return 0;
+		return;
 	}
-	struct buf kb = { 0 };
-	TDB_DATA key = rkey(&kb, s->site, g->target, g->file);
-	TDB_DATA old = tdb_fetch(s->tdb, key);
-	struct recent r;
-	recent_parse(old.dptr ? (char *)old.dptr : "", old.dptr ? old.dsize : 0, &r, 0);
-	free(old.dptr);
-	int keep = recent_keep();
-	/* the record's data sources are the monitor's now */
-	int same = r.nds == m->nds;
-	for (int i = 0; same && i < m->nds; i++)
-		same = !strcmp(r.ds[i], m->ds[i].name);
-	if (!same) {
-		r.nrows = 0;
-		if (r.ds)
-			free_list(r.ds);
-		r.ds = NULL;
-		r.nds = 0;
-	}
+	w->m = m;
+	TDB_DATA key = rkey(&w->kb, s->site, g->target, g->file);
+	w->old = tdb_fetch(s->tdb, key);
+	TDB_DATA old = w->old;
+	struct rhead r;
+	rec_head(old.dptr ? (char *)old.dptr : "", old.dptr ? old.dsize : 0, m, &r);
 	qsort_r(g->lines, (size_t)g->nlines, sizeof *g->lines, cmp_time, L);
 	char **rows = xcalloc((size_t)g->nlines + 1, sizeof *rows);
 	int nrows = 0, nerr = 0, nfresh = 0;
@@ -812,9 +1065,9 @@ store_group(struct store *s, const char *from, struct group *g, struct sline *L,
 				if (fresh)
 					buf_adds(&recs, " U");
 			} else {
-				buf_printf(&row, ":%.10g", vals[k]);
+				buf_printf(&row, ":%s", num(vals[k]).s);
 				if (fresh)
-					buf_printf(&recs, " %.10g", vals[k]);
+					buf_printf(&recs, " %s", num(vals[k]).s);
 			}
 		}
 		if (fresh) {
@@ -826,71 +1079,115 @@ store_group(struct store *s, const char *from, struct group *g, struct sline *L,
 		sent = l->t;
 	}
 	free(vals);
-	int rc = 0;
-	if (nrows) {
+	w->r = r;
+	w->rows = rows;
+	w->nrows = nrows;
+	w->nerr = nerr;
+	w->nfresh = nfresh;
+	w->recs = recs;
+	w->newest = newest;
+}
+
+/* Pass 2: the RRD file. */
+static void
+g_rrd(struct store *s, struct group *g, struct sline *L, struct buf *out, long *problems,
+      struct gwork *w)
+{
+	const struct monitor *m = w->m;
+	struct rhead r = w->r;
+	int rc = 0, nrows = w->nrows;
+	char **rows = w->rows;
+	if (m && nrows) {
 		char *path = monitor_rrd_path(s->rm, s->site, g->target, g->file);
 		struct rrd_spec sp = { .step = m->step, .ds = m->ds, .nds = m->nds, .rra = m->rra,
 				       .nrra = m->nrra };
 		struct buf err = { 0 };
 		long before = s->failed;
-		if (rrd_ensure(path, &sp, (time_t)L[g->lines[0]].t, &err) < 0) {
+		struct buf tmpl = { 0 };
+		for (int k = 0; k < m->nds; k++)
+			buf_printf(&tmpl, "%s%s", k ? ":" : "", m->ds[k].name);
+		/* a file the record knows was made is not looked for at every
+		 * sample; if it went away, it is made again below (directly) or
+		 * at the next pull (rrdcached says so at the flush) */
+		int known = r.file != NULL;
+		int made = known ? 0 : rrd_ensure(path, &sp, (time_t)L[g->lines[0]].t, &err);
+		if (made < 0) {
 			problem(s, out, problems, "%s: %s", rel_path(s->rm, path), err.s);
 			rc = -1;
 		} else {
-			struct buf tmpl = { 0 };
-			for (int k = 0; k < m->nds; k++)
-				buf_printf(&tmpl, "%s%s", k ? ":" : "", m->ds[k].name);
+			if (made) {
+				free(r.file);
+				r.file = xstrdup(tmpl.s);
+			} else if (!r.file)
+				r.file = rrd_ds_order(path); /* once, then recorded */
+			rrdw_known(s->w, path, r.file);
 			s->out = out;
 			rrdw_update(s->w, path, tmpl.s, nrows, rows);
+			if (s->failed > before && known && access(path, F_OK) < 0 &&
+			    rrd_ensure(path, &sp, (time_t)L[g->lines[0]].t, &err) == 1) {
+				s->failed = before;
+				rrdw_update(s->w, path, tmpl.s, nrows, rows);
+			}
 			s->out = NULL;
-			buf_free(&tmpl);
 			if (s->failed > before) {
 				(*problems)++;
 				rc = -1;
 			}
 		}
+		buf_free(&tmpl);
 		buf_free(&err);
 		free(path);
 	}
-	if (!rc && (nfresh || nerr)) {
-		/* the record: the rows kept, then the new ones */
+	w->r = r;
+	w->rc = rc;
+}
+
+/* Pass 3: the record. */
+static void
+g_record(struct store *s, struct group *g, struct buf *out, long *samples, long *problems,
+	 struct gwork *w)
+{
+	const struct monitor *m = w->m;
+	struct rhead r = w->r;
+	int keep = recent_keep();
+	TDB_DATA key = { (unsigned char *)w->kb.s, w->kb.len };
+	if (m && !w->rc && (w->nfresh || w->nerr)) {
+		struct buf recs = w->recs;
+		long long newest = w->newest;
+		int nfresh = w->nfresh;
+		struct buf own = { 0 };
+		if (chunks_add(s->tdb, s->site, g->target, g->file, &r, recs.s ? recs.s : "", keep,
+			       &own) != 0)
+			problem(s, out, problems, "var/collect.tdb: %s", tdb_errorstr(s->tdb));
 		struct buf rec = { 0 };
 		buf_adds(&rec, "ds ");
 		for (int k = 0; k < m->nds; k++)
 			buf_printf(&rec, "%s%s", k ? "," : "", m->ds[k].name);
 		buf_printf(&rec, "\nlast %lld\n", newest);
+		if (r.lastc >= 0)
+			buf_printf(&rec, "chunks %lld %lld\n", r.first, r.lastc);
+		if (r.file)
+			buf_printf(&rec, "file %s\n", r.file);
 		if (r.err)
 			buf_printf(&rec, "err %lld %s\n", r.err_at, r.err);
-		int total = r.nrows + nfresh, skip = total > keep ? total - keep : 0;
-		for (int i = skip; i < r.nrows; i++) {
-			buf_printf(&rec, "%lld", r.t[i]);
-			for (int k = 0; k < r.nds; k++) {
-				double x = r.v[(size_t)i * (size_t)r.nds + (size_t)k];
-				if (isnan(x))
-					buf_adds(&rec, " U");
-				else
-					buf_printf(&rec, " %.10g", x);
-			}
-			buf_addc(&rec, '\n');
-		}
-		/* of the new rows, skip what is past keep */
-		const char *p = recs.s ? recs.s : "";
-		for (int i = 0; i < skip - r.nrows && *p; i++)
-			p = strchr(p, '\n') + 1;
-		buf_adds(&rec, p);
+		if (own.len)
+			buf_add(&rec, own.s, own.len);
+		buf_free(&own);
+		/* padded with NULs to a power of two: the next updates fit in
+		 * place, and tdb neither frees nor allocates (its free list is a
+		 * list, slow to search when long) */
+		size_t cap = 512;
+		while (cap < rec.len)
+			cap *= 2;
+		while (rec.len < cap)
+			buf_addc(&rec, 0);
 		TDB_DATA v = { (unsigned char *)rec.s, rec.len };
 		if (tdb_store(s->tdb, key, v, TDB_REPLACE) != 0)
 			problem(s, out, problems, "var/collect.tdb: %s", tdb_errorstr(s->tdb));
 		buf_free(&rec);
 		*samples += nfresh;
 	}
-	buf_free(&recs);
-	for (int i = 0; i < nrows; i++)
-		free(rows[i]);
-	free(rows);
-	recent_free(&r);
-	buf_free(&kb);
-	return rc;
+	w->r = r;
 }
 
 static void
@@ -960,9 +1257,25 @@ store_text(struct store *s, const char *from, const char *text, size_t len, stru
 	}
 	int rc = 0;
 	struct smap mons = { 0 };
+	struct gwork *W = xcalloc((size_t)ng + 1, sizeof *W);
+	/* one lock for the records of every group, not one a record: tdb
+	 * takes a lock by fcntl, four for each file otherwise */
+	tdb_lockall_read(s->tdb);
 	for (int i = 0; i < ng; i++)
-		if (store_group(s, from, &G[i], L, out, samples, problems, &mons) < 0)
+		g_prepare(s, from, &G[i], L, out, problems, &mons, &W[i]);
+	tdb_unlockall_read(s->tdb);
+	for (int i = 0; i < ng; i++) {
+		g_rrd(s, &G[i], L, out, problems, &W[i]);
+		if (W[i].rc < 0)
 			rc = -1;
+	}
+	tdb_lockall(s->tdb);
+	for (int i = 0; i < ng; i++)
+		g_record(s, &G[i], out, samples, problems, &W[i]);
+	tdb_unlockall(s->tdb);
+	for (int i = 0; i < ng; i++)
+		gwork_free(&W[i]);
+	free(W);
 	smap_free(&mons, free_mons);
 	for (int i = 0; i < ng; i++)
 		free(G[i].target), free(G[i].file), free(G[i].lines);

@@ -1189,6 +1189,10 @@ struct rrdw *rrdw_open(const char *daemon, rrdw_err_fn, void *arg, struct buf *e
  * (INFO and LAST, one round trip per file per writer) and reorders the
  * rows; names not in tmpl get "U".  Paths are sent absolute. */
 int rrdw_update(struct rrdw *, const char *path, const char *tmpl, int n, char *const *rows);
+/* Tell the writer a file's data sources in its order ("a:b:c"), when the
+ * caller knows them (it made the file), sparing the daemon's INFO; no
+ * effect directly, nor for a file it knows already. */
+void rrdw_known(struct rrdw *, const char *path, const char *names);
 /* Send what is queued and wait for the answers; 0, or -1 when the daemon
  * could not be reached (every file queued is then told to fn). */
 int rrdw_flush(struct rrdw *);

@@ -783,6 +783,31 @@ daemon_update(struct rrdw *w, const char *path, const char *tmpl, int n, char *c
 	return rc;
 }
 
+void
+rrdw_known(struct rrdw *w, const char *path, const char *names)
+{
+	if (!w->daemon || !names || !*names)
+		return;
+	char *ap = abs_path(path);
+	void **slot = smap_slot(&w->fmap, ap);
+	if (*slot) {
+		free(ap);
+		return;
+	}
+	struct finfo *fi = xcalloc(1, sizeof *fi);
+	fi->path = ap;
+	char *t = xstrdup(names), *save = NULL;
+	for (char *nm = strtok_r(t, ":", &save); nm; nm = strtok_r(NULL, ":", &save)) {
+		fi->names = xrealloc(fi->names, (size_t)(fi->nds + 2) * sizeof *fi->names);
+		fi->names[fi->nds++] = xstrdup(nm);
+		fi->names[fi->nds] = NULL;
+	}
+	free(t);
+	/* last 0: every row is sent; one the file has is refused by the
+	 * daemon, and the rows after it sent again (send_batch) */
+	*slot = fi;
+}
+
 int
 rrdw_update(struct rrdw *w, const char *path, const char *tmpl, int n, char *const *rows)
 {

@@ -416,3 +416,25 @@ crun() {
 	assert_failure 3
 	assert_output --partial "rem-collect setup puts a machine's plan there"
 }
+
+@test "the recent samples keep at least REM_RECENT rows, the newest last" {
+	montree
+	for i in $(seq 0 99); do
+		printf '%s m1 mon.q messages=%s\n' $((T0 + 60 * i)) "$i"
+	done >"$T/s"
+	REM_RECENT=10 rem-collect store "$T/s"
+	run rem-collect last -n 1000 m1 mon.q
+	assert_success
+	rows=$((${#lines[@]} - 1))
+	[ "$rows" -ge 10 ] && [ "$rows" -le 42 ] || fail "kept $rows rows"
+	assert_line --index "$rows" $'2027-01-15T09:39:00Z\t99\tU'
+	run rem-collect last -n 3 m1 mon.q
+	assert_line --index 1 $'2027-01-15T09:37:00Z\t97\tU'
+	# new data sources: the rows start anew
+	sed -i 's/ds: {messages: GAUGE, bytes: {type: COUNTER, min: 0}}/ds: {messages: GAUGE}/' \
+		"$REM_ROOT/main/package/mon.yaml"
+	printf '%s m1 mon.q messages=5\n' $((T0 + 60 * 100)) | rem-collect store
+	run rem-collect last -n 1000 m1 mon.q
+	assert_equal "${#lines[@]}" 2
+	assert_line --index 0 $'time\tmessages'
+}

@@ -2,8 +2,8 @@
  * rrdbase: the naive librrd baseline of the RRD benchmark: every *.rrd in
  * DIR gets NROWS rows of random values after its last update, one
  * rrd_update_r per file.  Last updates and ds counts are read before the
- * clock starts.
- *   usage: rrdbase DIR NROWS
+ * clock starts.  Instead of DIR, a file listing the .rrd files, one a line.
+ *   usage: rrdbase DIR|LIST NROWS
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -28,21 +28,37 @@ main(int argc, char **argv)
 	}
 	int nrows = atoi(argv[2]);
 	DIR *d = opendir(argv[1]);
-	if (!d) {
+	FILE *list = d ? NULL : fopen(argv[1], "r");
+	if (!d && !list) {
 		perror(argv[1]);
 		return 2;
 	}
 	struct file *f = NULL;
 	int n = 0;
 	struct dirent *e;
-	while ((e = readdir(d))) {
-		size_t l = strlen(e->d_name);
-		if (l < 5 || strcmp(e->d_name + l - 4, ".rrd"))
+	char line[4096];
+	for (;;) {
+		const char *name;
+		if (d) {
+			if (!(e = readdir(d)))
+				break;
+			name = e->d_name;
+		} else {
+			if (!fgets(line, sizeof line, list))
+				break;
+			line[strcspn(line, "\n")] = 0;
+			name = line;
+		}
+		size_t l = strlen(name);
+		if (l < 5 || strcmp(name + l - 4, ".rrd"))
 			continue;
 		f = realloc(f, (size_t)(n + 1) * sizeof *f);
 		size_t pl = strlen(argv[1]) + l + 2;
 		f[n].path = malloc(pl);
-		snprintf(f[n].path, pl, "%s/%s", argv[1], e->d_name);
+		if (d)
+			snprintf(f[n].path, pl, "%s/%s", argv[1], name);
+		else
+			snprintf(f[n].path, pl, "%s", name);
 		time_t last;
 		char **names, **vals;
 		rrd_clear_error();
@@ -65,7 +81,10 @@ main(int argc, char **argv)
 		f[n].last = last;
 		n++;
 	}
-	closedir(d);
+	if (d)
+		closedir(d);
+	else
+		fclose(list);
 	/* the rows, made before the clock starts too */
 	char ***rows = calloc((size_t)n + 1, sizeof *rows);
 	srandom(1);
