@@ -117,13 +117,14 @@ show 'rem collect plan app2 | grep -v "^#" | cut -f1-3,6,7'
 show "rem mv exec $svcm app3 -- rem-collect run -w 24 >/dev/null 2>&1 & echo 'local monitors at work for 24 s'"
 # some traffic for the graphs, and the collector every 4 s meanwhile
 i=0
-while [ $i -lt 6 ]; do
+while [ $i -lt 5 ]; do
 	for _ in 1 2 3 4 5 6 7 8; do curl -s -m 2 "http://$web:8080/" >/dev/null 2>&1 || true; done
 	sleep 4
 	rem collect pull $svcm app3 >/dev/null 2>&1 || true
 	i=$((i + 1))
 done
 show "rem collect pull $svcm app3"
+show 'rem collect status | grep @near | cut -f1-3'
 show 'rem collect last -n 4 web1 nginx.http | cut -f1-4,7'
 show 'rem collect last -n 3 app1 app.requests'
 show 'rem collect status web1 | cut -f2-'
