@@ -305,6 +305,12 @@ cmd_spool(int argc, char **argv)
 		if (read_file(p, &b) == 0) {
 			printf("#batch %s %zu\n", v[i], b.len);
 			fwrite(b.s ? b.s : "", 1, b.len, stdout);
+		} else if (errno != ENOENT) {
+			/* the batches after it wait too: they must not pass it */
+			warn("%s", p);
+			rc = EX_REM_FAIL;
+			free(p);
+			break;
 		}
 		free(p);
 	}
@@ -619,6 +625,27 @@ cmd_setup(struct rem *rm, int argc, char **argv)
 	return rc;
 }
 
+/* One collector at work on a tree at a time: a pull that runs past the
+ * next cron minute is waited for, so two never store the same files'
+ * records at once.  The descriptor, or -1 after saying why. */
+static int
+collector_lock(struct rem *rm)
+{
+	char *dir = xasprintf("%s/var", rm->root);
+	char *p = xasprintf("%s/collect.lock", dir);
+	mkdir_p(dir, 0755);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		warn("%s", p);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	free(p);
+	free(dir);
+	return fd;
+}
+
 /* ---- pulling ---- */
 
 struct batch {
@@ -685,12 +712,19 @@ store_batches(struct cjob *j, const char *name, struct batch *v, int n, long *sa
 	}
 	int rc = 0;
 	int held = 0;
+	/* a worker that died holding its place frees it never: wait a
+	 * minute at most, then store anyway */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
 	while (j->storing && !held)
-		if (sem_wait(j->storing) == 0)
+		if (sem_timedwait(j->storing, &until) == 0)
 			held = 1;
 		else if (errno != EINTR || run_cancel)
 			break;
-	for (int i = 0; i < n; i++)
+	/* oldest first, and none after one that failed: a newer batch stored
+	 * would move a file's last update past the failed one's rows */
+	for (int i = 0; i < n && !rc; i++)
 		if (store_text(s, name, v[i].data, v[i].len, &out, samples, problems) < 0)
 			rc = -1;
 	/* remote monitors of this machine that no machine can run */
@@ -912,10 +946,22 @@ pull_url(struct cjob *j, const char *name, const char *spool)
 		memset(&data[n], 0, sizeof *data);
 		char *u = xasprintf("%s%s", base, l);
 		buf_reset(&why);
-		int g = url_get(c, u, &data[n], j->timeout, &why, &code);
+		int g, gone = 0;
+		if (!strncmp(u, "file://", 7)) {
+			/* a local folder: read it as one, no need for libcurl */
+			char *path = curl_unescape(u + 7, 0);
+			g = read_file(path, &data[n]);
+			gone = g < 0 && errno == ENOENT;
+			if (g < 0)
+				buf_printf(&why, "%s: %s", path, strerror(errno));
+			curl_free(path);
+		} else {
+			g = url_get(c, u, &data[n], j->timeout, &why, &code);
+			gone = g < 0 && code == 404;
+		}
 		free(u);
 		if (g < 0) {
-			if (code == 404 || strstr(why.s, "Couldn't read")) {
+			if (gone) {
 				buf_free(&data[n]);
 				continue; /* acknowledged since the index was written */
 			}
@@ -983,9 +1029,15 @@ cmd_pull(struct rem *rm, int argc, char **argv)
 		return EX_REM_USAGE;
 	j.daemon = daemon_addr(j.daemon);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	int lk = collector_lock(rm);
+	if (lk < 0) {
+		free_list(j.names);
+		return EX_REM_FAIL;
+	}
 	run_cancel_on_signals();
 	int rc = pool(&j, jobs, pull_one);
 	free_list(j.names);
+	close(lk);
 	return rc;
 }
 
@@ -1002,10 +1054,14 @@ cmd_store(struct rem *rm, int argc, char **argv)
 		}
 	argc -= optind, argv += optind;
 	struct buf err = { 0 }, out = { 0 };
+	int lk = collector_lock(rm);
+	if (lk < 0)
+		return EX_REM_FAIL;
 	struct store *s = store_open(rm, rm->site, daemon_addr(daemon), &err);
 	if (!s) {
 		warnx("%s", err.s);
 		buf_free(&err);
+		close(lk);
 		return EX_REM_FAIL;
 	}
 	long samples = 0, problems = 0;
@@ -1026,10 +1082,16 @@ cmd_store(struct rem *rm, int argc, char **argv)
 			fprintf(stderr, "%s", out.s);
 		buf_free(&b);
 	}
+	buf_reset(&out);
+	if (store_flush(s, &out) < 0)
+		rc = EX_REM_FAIL;
+	if (out.len)
+		fprintf(stderr, "%s", out.s);
 	if (store_close(s) < 0)
 		rc = EX_REM_FAIL;
 	printf("stored %ld sample%s, %ld problem%s\n", samples, samples == 1 ? "" : "s", problems,
 	       problems == 1 ? "" : "s");
+	close(lk);
 	buf_free(&err), buf_free(&out);
 	return rc;
 }
@@ -1112,6 +1174,20 @@ static int
 cmd_status(struct rem *rm, int argc, char **argv)
 {
 	argc--, argv++;
+	char **names = xcalloc((size_t)argc + 1, sizeof *names);
+	for (int k = 0; k < argc; k++) {
+		char name[REM_NAME_MAX + 1];
+		if (machine_name(argv[k], name, sizeof name) < 0) {
+			free_list(names);
+			return EX_REM_USAGE;
+		}
+		names[k] = xstrdup(name);
+	}
+	if (machines_exist(rm, rm->site, names, argc)) {
+		free_list(names);
+		return EX_REM_USAGE;
+	}
+	free_list(names);
 	char **files = recent_files(rm, rm->site);
 	time_t now = rem_now();
 	for (int i = 0; files[i]; i++) {

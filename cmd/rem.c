@@ -33,8 +33,8 @@ static const struct {
 	{ "render", "fill a machine's configuration templates and put changed files in place" },
 	{ "fw", "a machine's firewall from its service: show, check, apply" },
 	{ "collect", "monitors: the local monitor, its spool, the collector into RRD files" },
-	{ "graph", "PNG graphs of a machine's monitors, a service's machines, a State" },
-	{ "state", "States: named values of the site, machines, services, package instances" },
+	{ "graph", "graphs of a machine's monitors, a service's machines, a State, as PNG" },
+	{ "state", "named values held against the site, machines, services and packages" },
 	{ 0 },
 };
 

@@ -33,11 +33,20 @@ static struct numtext
 num(double v)
 {
 	struct numtext t;
-	if (v == floor(v) && fabs(v) < 9e15)
+	if (v == floor(v) && fabs(v) < 1e19)
 		snprintf(t.s, sizeof t.s, "%.0f", v);
 	else
 		snprintf(t.s, sizeof t.s, "%.15g", v);
 	return t;
+}
+
+/* Is s[0..n) a whole number as written, -?[0-9]{1,20}?  Such a value goes
+ * on as its digits: a 64-bit counter does not fit a double. */
+static int
+int_text(const char *s, size_t n)
+{
+	size_t i = n && s[0] == '-';
+	return n > i && n - i <= 20 && strspn(s + i, "0123456789") >= n - i;
 }
 
 /* ---- the plan, as read on the machine ---- */
@@ -240,7 +249,13 @@ script_task(const struct ptask *t, const char *dir, time_t now, struct buf *out)
 				err_line(out, now, t, "%s: '%.80s' is no number", k, val);
 				continue;
 			}
-			buf_printf(&s, " %s=%s", k, num(x).s);
+			size_t vl = (size_t)(end - val);
+			while (vl && val[vl - 1] == ' ')
+				vl--;
+			if (int_text(val, vl))
+				buf_printf(&s, " %s=%.*s", k, (int)vl, val);
+			else
+				buf_printf(&s, " %s=%s", k, num(x).s);
 			nv++;
 		}
 		if (r.nbad)
@@ -305,18 +320,39 @@ spool_append(const char *dir, const char *data, size_t len, struct buf *err)
 		buf_printf(err, "%s: %s", p, strerror(errno));
 		goto out;
 	}
-	/* a line cut short by a crash stays a line of its own */
-	char last = '\n';
+	/* a line a crash cut short was never synced, so no sample was
+	 * promised: it goes, back to the end of the last whole line */
+	off_t keep = st.st_size;
 	if (st.st_size > 0) {
 		int rfd = open(p, O_RDONLY | O_CLOEXEC);
-		if (rfd < 0 || pread(rfd, &last, 1, st.st_size - 1) != 1)
-			last = '\n';
+		char tail[4096];
+		while (rfd >= 0 && keep > 0) {
+			off_t from = keep > (off_t)sizeof tail ? keep - (off_t)sizeof tail : 0;
+			ssize_t r = pread(rfd, tail, (size_t)(keep - from), from);
+			if (r <= 0)
+				break;
+			ssize_t i = r;
+			while (i > 0 && tail[i - 1] != '\n')
+				i--;
+			if (i > 0) {
+				keep = from + i;
+				break;
+			}
+			keep = from;
+		}
 		if (rfd >= 0)
 			close(rfd);
+		if (keep < st.st_size && ftruncate(fd, keep) < 0) {
+			buf_printf(err, "%s: cutting a line left short: %s", p, strerror(errno));
+			goto out;
+		}
+		st.st_size = keep;
+	}
+	if (st.st_size == 0 && fsync_dir_of(p) < 0) {
+		buf_printf(err, "%s: %s", p, strerror(errno));
+		goto out;
 	}
 	struct buf b = { 0 };
-	if (last != '\n')
-		buf_addc(&b, '\n');
 	buf_add(&b, data, len);
 	size_t off = 0;
 	while (off < b.len) {
@@ -334,9 +370,11 @@ spool_append(const char *dir, const char *data, size_t len, struct buf *err)
 		int e = errno;
 		/* take back what was written of these lines: the spool stays
 		 * as it was, whole lines only */
-		if (ftruncate(fd, st.st_size) < 0) {
-		}
-		buf_printf(err, "%s: %s (the spool is kept as it was)", p, strerror(e));
+		if (ftruncate(fd, st.st_size) < 0)
+			buf_printf(err, "%s: %s; and taking back a part written: %s", p, strerror(e),
+				   strerror(errno));
+		else
+			buf_printf(err, "%s: %s (the spool is kept as it was)", p, strerror(e));
 	} else
 		rc = 0;
 	buf_free(&b);
@@ -411,8 +449,9 @@ spool_seal(const char *dir, struct buf *err)
 	struct stat st;
 	int rc = 0;
 	if (stat(cur, &st) == 0 && st.st_size > 0) {
-		char *b = xasprintf("%s/b.%010lld.%d.%d", dir, (long long)rem_now(), (int)getpid(),
-				    seq++);
+		/* names sort as they were made: every part zero-padded */
+		char *b = xasprintf("%s/b.%010lld.%010d.%06d", dir, (long long)rem_now(),
+				    (int)getpid(), seq++ % 1000000);
 		if (rename(cur, b) < 0 || fsync_dir_of(b) < 0) {
 			buf_printf(err, "%s: %s", b, strerror(errno));
 			rc = -1;
@@ -837,6 +876,25 @@ rrd_ds_order(const char *path)
 	return b.s;
 }
 
+/* Is every name of a ("a:b") among those of b? */
+static int
+names_within(const char *a, const char *b)
+{
+	for (const char *p = a; *p;) {
+		size_t n = strcspn(p, ":");
+		int found = 0;
+		for (const char *q = b; *q && !found;) {
+			size_t m = strcspn(q, ":");
+			found = m == n && !memcmp(p, q, n);
+			q += m + (q[m] == ':');
+		}
+		if (!found)
+			return 0;
+		p += n + (p[n] == ':');
+	}
+	return 1;
+}
+
 /* What storing needs of a file's record: its header. */
 struct rhead {
 	long long last, err_at;
@@ -888,21 +946,21 @@ rec_head(const char *s, size_t len, const struct monitor *m, struct rhead *h)
 
 /* Add rows (whole lines) to a file's: its own (the header's record) take
  * them; each CHUNK of the oldest goes into a chunk record of its own; the
- * oldest chunks are dropped while the rest hold keep rows or more.  So an
- * update rewrites one small record, and every CHUNK updates one more.
- * *own gets the rows the header's record keeps. */
+ * oldest chunks are to be dropped while the rest hold keep rows or more.
+ * So an update rewrites one small record, and every CHUNK updates one
+ * more.  *own gets the rows the header's record keeps; chunks from *drop
+ * to h->first - 1 are for the caller to delete once the header no longer
+ * names them.  -1 when a chunk could not be stored (nothing moved). */
 static int
 chunks_add(struct tdb_context *t, const char *site, const char *machine, const char *file,
-	   struct rhead *h, const char *rows, int keep, struct buf *own)
+	   struct rhead *h, const char *rows, int keep, struct buf *own, long long *drop)
 {
 	struct buf k = { 0 };
-	int rc = 0;
+	*drop = h->first;
 	if (!h->same) {
 		/* new data sources: the old rows go */
-		for (long long i = h->first; i <= h->lastc; i++)
-			tdb_delete(t, ckey(&k, site, machine, file, i));
-		h->first = 0;
-		h->lastc = -1;
+		*drop = h->first;
+		h->first = h->lastc + 1;
 		h->rowslen = 0;
 	}
 	buf_reset(own);
@@ -918,11 +976,14 @@ chunks_add(struct tdb_context *t, const char *site, const char *machine, const c
 		for (int i = 0; i < CHUNK; i++)
 			p = strchr(p, '\n') + 1;
 		size_t len = (size_t)(p - own->s);
-		if (h->lastc < 0)
-			h->first = 0;
-		h->lastc++;
 		TDB_DATA v = { (unsigned char *)own->s, len };
-		rc |= tdb_store(t, ckey(&k, site, machine, file, h->lastc), v, TDB_REPLACE);
+		if (tdb_store(t, ckey(&k, site, machine, file, h->lastc + 1), v, TDB_REPLACE) != 0) {
+			buf_free(&k);
+			return -1;
+		}
+		if (h->first > h->lastc)
+			h->first = h->lastc + 1;
+		h->lastc++;
 		memmove(own->s, p, own->len - len);
 		own->len -= len;
 		own->s[own->len] = 0;
@@ -930,16 +991,11 @@ chunks_add(struct tdb_context *t, const char *site, const char *machine, const c
 	}
 	long long total = (h->lastc >= h->first ? h->lastc - h->first + 1 : 0) * CHUNK + n;
 	while (h->first <= h->lastc && total - CHUNK >= keep) {
-		tdb_delete(t, ckey(&k, site, machine, file, h->first));
 		h->first++;
 		total -= CHUNK;
 	}
-	if (h->first > h->lastc) {
-		h->first = 0;
-		h->lastc = -1;
-	}
 	buf_free(&k);
-	return rc;
+	return 0;
 }
 
 /* What storing one group (the samples of one file) carries from one pass
@@ -994,9 +1050,24 @@ g_prepare(struct store *s, const char *from, struct group *g, struct sline *L, s
 		if (!strcmp((*v)->id, id))
 			m = *v;
 	if (!m) {
-		problem(s, out, problems, "%s %s: machine/%s has no monitor '%s' now; %d sample%s "
-			"dropped", g->target, g->file, g->target, id, g->nlines,
-			g->nlines == 1 ? "" : "s");
+		/* a package of the machine that cannot be read now (a file being
+		 * edited) is no monitor taken away: its samples wait */
+		const char *dot = strchr(id, '.');
+		char *pk = dot ? xstrndup(id, (size_t)(dot - id)) : NULL;
+		char **pks = pk ? machine_packages(s->rm, s->site, g->target, NULL) : NULL;
+		int unreadable = 0;
+		for (int i = 0; pks && pks[i]; i++)
+			unreadable |= !strcmp(pks[i], pk) && !pkg_get(s->rm, s->site, pk);
+		if (unreadable) {
+			problem(s, out, problems, "%s %s: package/%s cannot be read now (rem-check); "
+				"its samples stay in the spool", g->target, g->file, pk);
+			w->rc = -1;
+		} else
+			problem(s, out, problems, "%s %s: machine/%s has no monitor '%s' now; %d "
+				"sample%s dropped", g->target, g->file, g->target, id, g->nlines,
+				g->nlines == 1 ? "" : "s");
+		free_list(pks);
+		free(pk);
 		return;
 	}
 	w->m = m;
@@ -1014,6 +1085,9 @@ g_prepare(struct store *s, const char *from, struct group *g, struct sline *L, s
 	 * whose acknowledgement was lost, does no harm) */
 	long long newest = r.last, sent = 0;
 	double *vals = xcalloc((size_t)m->nds + 1, sizeof *vals);
+	/* a whole number's own digits, else NULL (then vals[k]) */
+	const char **vint = xcalloc((size_t)m->nds + 1, sizeof *vint);
+	size_t *vlen = xcalloc((size_t)m->nds + 1, sizeof *vlen);
 	for (int i = 0; i < g->nlines; i++) {
 		struct sline *l = &L[g->lines[i]];
 		if (l->ilen && l->items[0] == '!') {
@@ -1027,7 +1101,7 @@ g_prepare(struct store *s, const char *from, struct group *g, struct sline *L, s
 		if (l->t <= sent)
 			continue; /* the same time twice in one batch */
 		for (int k = 0; k < m->nds; k++)
-			vals[k] = NAN;
+			vals[k] = NAN, vint[k] = NULL;
 		int nv = 0;
 		const char *p = l->items, *end = l->items + l->ilen;
 		while (p < end) {
@@ -1043,11 +1117,15 @@ g_prepare(struct store *s, const char *from, struct group *g, struct sline *L, s
 			}
 			char *e2 = NULL;
 			double x = k >= 0 ? strtod(eq + 1, &e2) : NAN;
-			if (k < 0 || e2 != p + n) {
+			if (k < 0 || e2 != p + n || e2 == eq + 1 || !isfinite(x)) {
 				problem(s, out, problems, "%s %s: at %lld: '%.*s' is no data source of "
 					"the monitor, or no number", g->target, g->file, l->t, (int)n, p);
 			} else {
 				vals[k] = x;
+				if (int_text(eq + 1, (size_t)(p + n - eq - 1))) {
+					vint[k] = eq + 1;
+					vlen[k] = (size_t)(p + n - eq - 1);
+				}
 				nv++;
 			}
 			p += n + (sp != NULL);
@@ -1065,7 +1143,10 @@ g_prepare(struct store *s, const char *from, struct group *g, struct sline *L, s
 				if (fresh)
 					buf_adds(&recs, " U");
 			} else {
-				buf_printf(&row, ":%s", num(vals[k]).s);
+				if (vint[k])
+					buf_printf(&row, ":%.*s", (int)vlen[k], vint[k]);
+				else
+					buf_printf(&row, ":%s", num(vals[k]).s);
 				if (fresh)
 					buf_printf(&recs, " %s", num(vals[k]).s);
 			}
@@ -1079,6 +1160,8 @@ g_prepare(struct store *s, const char *from, struct group *g, struct sline *L, s
 		sent = l->t;
 	}
 	free(vals);
+	free(vint);
+	free(vlen);
 	w->r = r;
 	w->rows = rows;
 	w->nrows = nrows;
@@ -1094,10 +1177,12 @@ g_rrd(struct store *s, struct group *g, struct sline *L, struct buf *out, long *
       struct gwork *w)
 {
 	const struct monitor *m = w->m;
+	if (!m)
+		return; /* w->rc as pass 1 left it */
 	struct rhead r = w->r;
 	int rc = 0, nrows = w->nrows;
 	char **rows = w->rows;
-	if (m && nrows) {
+	if (nrows) {
 		char *path = monitor_rrd_path(s->rm, s->site, g->target, g->file);
 		struct rrd_spec sp = { .step = m->step, .ds = m->ds, .nds = m->nds, .rra = m->rra,
 				       .nrra = m->nrra };
@@ -1109,6 +1194,21 @@ g_rrd(struct store *s, struct group *g, struct sline *L, struct buf *out, long *
 		/* a file the record knows was made is not looked for at every
 		 * sample; if it went away, it is made again below (directly) or
 		 * at the next pull (rrdcached says so at the flush) */
+		if (!r.file && access(path, F_OK) == 0)
+			r.file = rrd_ds_order(path); /* once, then recorded */
+		if (r.file && !names_within(tmpl.s, r.file)) {
+			/* the monitor's data sources changed: the file cannot take
+			 * them; it is kept aside, and a new one made */
+			char *aside = xasprintf("%s.%lld.old", path, (long long)rem_now());
+			if (rename(path, aside) == 0) {
+				problem(s, out, problems, "%s: the monitor's data sources are now %s, "
+					"the file's %s: kept as %s, a new file made",
+					rel_path(s->rm, path), tmpl.s, r.file, rel_path(s->rm, aside));
+				free(r.file);
+				r.file = NULL;
+			}
+			free(aside);
+		}
 		int known = r.file != NULL;
 		int made = known ? 0 : rrd_ensure(path, &sp, (time_t)L[g->lines[0]].t, &err);
 		if (made < 0) {
@@ -1118,8 +1218,7 @@ g_rrd(struct store *s, struct group *g, struct sline *L, struct buf *out, long *
 			if (made) {
 				free(r.file);
 				r.file = xstrdup(tmpl.s);
-			} else if (!r.file)
-				r.file = rrd_ds_order(path); /* once, then recorded */
+			}
 			rrdw_known(s->w, path, r.file);
 			s->out = out;
 			rrdw_update(s->w, path, tmpl.s, nrows, rows);
@@ -1156,16 +1255,19 @@ g_record(struct store *s, struct group *g, struct buf *out, long *samples, long 
 		long long newest = w->newest;
 		int nfresh = w->nfresh;
 		struct buf own = { 0 };
+		long long drop = r.first;
+		/* on a failure the rows not moved stay in the header's record */
 		if (chunks_add(s->tdb, s->site, g->target, g->file, &r, recs.s ? recs.s : "", keep,
-			       &own) != 0)
+			       &own, &drop) != 0)
 			problem(s, out, problems, "var/collect.tdb: %s", tdb_errorstr(s->tdb));
 		struct buf rec = { 0 };
 		buf_adds(&rec, "ds ");
 		for (int k = 0; k < m->nds; k++)
 			buf_printf(&rec, "%s%s", k ? "," : "", m->ds[k].name);
 		buf_printf(&rec, "\nlast %lld\n", newest);
-		if (r.lastc >= 0)
-			buf_printf(&rec, "chunks %lld %lld\n", r.first, r.lastc);
+		/* chunk numbers only grow, so a chunk named once is never
+		 * another's */
+		buf_printf(&rec, "chunks %lld %lld\n", r.first, r.lastc);
 		if (r.file)
 			buf_printf(&rec, "file %s\n", r.file);
 		if (r.err)
@@ -1184,6 +1286,13 @@ g_record(struct store *s, struct group *g, struct buf *out, long *samples, long 
 		TDB_DATA v = { (unsigned char *)rec.s, rec.len };
 		if (tdb_store(s->tdb, key, v, TDB_REPLACE) != 0)
 			problem(s, out, problems, "var/collect.tdb: %s", tdb_errorstr(s->tdb));
+		else {
+			/* the header names them no more: the dropped chunks go */
+			struct buf ck = { 0 };
+			for (long long c = drop; c < r.first; c++)
+				tdb_delete(s->tdb, ckey(&ck, s->site, g->target, g->file, c));
+			buf_free(&ck);
+		}
 		buf_free(&rec);
 		*samples += nfresh;
 	}
@@ -1242,7 +1351,7 @@ store_text(struct store *s, const char *from, const char *text, size_t len, stru
 			L = xrealloc(L, (size_t)(cap = cap ? cap * 2 : 64) * sizeof *L);
 		struct sline *l = &L[nl];
 		*l = (struct sline){ t, f[1], f[2], fl[1], fl[2], c, (size_t)(le - c), 0 };
-		char key[2 * REM_NAME_MAX + 8];
+		char key[3 * REM_NAME_MAX + 8];
 		snprintf(key, sizeof key, "%.*s\t%.*s", (int)fl[1], f[1], (int)fl[2], f[2]);
 		void **slot = smap_slot(&gi, key);
 		if (!*slot) {
@@ -1264,6 +1373,9 @@ store_text(struct store *s, const char *from, const char *text, size_t len, stru
 	for (int i = 0; i < ng; i++)
 		g_prepare(s, from, &G[i], L, out, problems, &mons, &W[i]);
 	tdb_unlockall_read(s->tdb);
+	for (int i = 0; i < ng; i++)
+		if (W[i].rc < 0)
+			rc = -1;
 	for (int i = 0; i < ng; i++) {
 		g_rrd(s, &G[i], L, out, problems, &W[i]);
 		if (W[i].rc < 0)

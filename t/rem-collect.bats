@@ -224,13 +224,16 @@ crun() {
 	[ ! -e "$REM_ROOT/var/rrd/main/nosuch" ]
 }
 
-@test "a line cut short by a crash stays its own line; the next appends are whole" {
+@test "a line a crash cut short goes at the next append; the lines before it stay" {
 	montree
 	printf '%s m1 mon.q messages=1\n%s m1 mon.q mess' $T0 $((T0 + 1)) >"$(mdir m1)/cur"
 	printf 'messages 2\n' >"$(home m1)/q.out"
 	crun m1 $((T0 + 60))
+	run grep -c "mess\$" "$(mdir m1)"/b.*
+	assert_output 0
 	run rem-collect pull m1
-	assert_output --partial "is no data source of the monitor, or no number"
+	assert_success
+	refute_output --partial "problems told"
 	run rem-collect last m1 mon.q
 	assert_line --index 1 $'2027-01-15T08:00:00Z\t1\tU'
 	assert_line --index 2 $'2027-01-15T08:01:00Z\t2\tU'
@@ -437,4 +440,75 @@ crun() {
 	run rem-collect last -n 1000 m1 mon.q
 	assert_equal "${#lines[@]}" 2
 	assert_line --index 0 $'time\tmessages'
+}
+
+@test "pull from an http spool URL (a real nginx): read, then DELETEd once stored" {
+	command -v nginx >/dev/null || skip "nginx is not installed"
+	montree
+	crun m2 $T0
+	port=$((18300 + BATS_TEST_NUMBER))
+	mkdir -p "$T/ngx"
+	user=
+	[ "$(id -u)" = 0 ] && user='user root;'
+	cat >"$T/ngx/nginx.conf" <<-X
+	daemon off;
+	worker_processes 1;
+	$user
+	error_log $T/ngx/error.log;
+	pid $T/ngx/nginx.pid;
+	events {}
+	http {
+		access_log off;
+		client_body_temp_path $T/ngx/b;
+		proxy_temp_path $T/ngx/p;
+		fastcgi_temp_path $T/ngx/f;
+		uwsgi_temp_path $T/ngx/u;
+		scgi_temp_path $T/ngx/s;
+		server {
+			listen 127.0.0.1:$port;
+			root $(home m2)/.rem;
+			location / { dav_methods DELETE; }
+		}
+	}
+	X
+	nginx -e "$T/ngx/error.log" -p "$T/ngx" -c "$T/ngx/nginx.conf" &
+	pid=$!
+	poll 100 curl -sf "http://127.0.0.1:$port/monitor/index" || { kill $pid; fail "nginx did not start"; }
+	rem-put machine/m2 spool="http://127.0.0.1:$port/monitor/"
+	run rem-collect pull m2
+	kill $pid
+	wait $pid || true
+	assert_success
+	assert_output --regexp $'^m2\tok\t[1-9][0-9]* samples from 1 batch'
+	ls "$(mdir m2)"/b.* 2>/dev/null && fail "the batch is still there"
+	[ -f "$REM_ROOT/var/rrd/main/m2/cpu.rrd" ]
+}
+
+@test "new data sources the file cannot take: the old file kept aside, a new one made" {
+	montree
+	printf '%s m1 mon.q messages=1 bytes=5\n' $T0 | rem-collect store >/dev/null
+	sed -i 's/ds: {messages: GAUGE, bytes: {type: COUNTER, min: 0}}/ds: {queued: GAUGE}/' \
+		"$REM_ROOT/main/package/mon.yaml"
+	run rem-collect store <<<"$((T0 + 60)) m1 mon.q queued=4"
+	assert_success
+	assert_output --partial "the monitor's data sources are now queued, the file's messages:bytes: kept as var/rrd/main/m1/mon.q.rrd."
+	run rrdtool lastupdate "$REM_ROOT/var/rrd/main/m1/mon.q.rrd"
+	assert_line --index 0 --regexp '^ *queued$'
+	ls "$REM_ROOT"/var/rrd/main/m1/mon.q.rrd.*.old
+}
+
+@test "a package that cannot be read now: its samples stay in the spool" {
+	montree
+	crun m1 $T0
+	cp "$REM_ROOT/main/package/mon.yaml" "$T/mon.yaml"
+	printf 'monitors: [unclosed\n' >"$REM_ROOT/main/package/mon.yaml"
+	run rem-collect pull m1
+	assert_failure 3
+	assert_output --partial "package/mon cannot be read now (rem-check); its samples stay in the spool"
+	ls "$(mdir m1)"/b.* >/dev/null
+	cp "$T/mon.yaml" "$REM_ROOT/main/package/mon.yaml"
+	run rem-collect pull m1
+	assert_success
+	run rem-collect last m1 mon.q
+	assert_success
 }
