@@ -327,15 +327,23 @@ machine_name(const char *arg, char *name, size_t sz)
 	return machine_arg(arg, name, sz) < 0 ? -1 : 0;
 }
 
+/* The one argument of monitors and plan: a machine of the tree. */
+static int
+one_machine(struct rem *rm, int argc, char **argv, char *name, size_t sz)
+{
+	if (argc != 2)
+		usage_exit(USAGE);
+	if (machine_name(argv[1], name, sz) < 0 ||
+	    machines_exist(rm, rm->site, (char *[]){ name, NULL }, 1))
+		return -1;
+	return 0;
+}
+
 static int
 cmd_monitors(struct rem *rm, int argc, char **argv)
 {
 	char name[REM_NAME_MAX + 1];
-	if (argc != 2)
-		usage_exit(USAGE);
-	if (machine_name(argv[1], name, sizeof name) < 0)
-		return EX_REM_USAGE;
-	if (machines_exist(rm, rm->site, (char *[]){ name, NULL }, 1))
+	if (one_machine(rm, argc, argv, name, sizeof name) < 0)
 		return EX_REM_USAGE;
 	const struct monitor **v;
 	int n = machine_monitors(rm, rm->site, name, &v);
@@ -421,11 +429,7 @@ static int
 cmd_plan(struct rem *rm, int argc, char **argv)
 {
 	char name[REM_NAME_MAX + 1];
-	if (argc != 2)
-		usage_exit(USAGE);
-	if (machine_name(argv[1], name, sizeof name) < 0)
-		return EX_REM_USAGE;
-	if (machines_exist(rm, rm->site, (char *[]){ name, NULL }, 1))
+	if (one_machine(rm, argc, argv, name, sizeof name) < 0)
 		return EX_REM_USAGE;
 	struct plan p;
 	plan_make(rm, rm->site, name, &p);

@@ -60,9 +60,12 @@ time_arg(const char *s)
 	return (time_t)-1;
 }
 
+/* The options every subcommand takes; argc and argv then hold the rest. */
 static int
-parse_opts(int argc, char **argv, struct opts *o)
+parse_opts(int *pargc, char ***pargv, struct opts *o)
 {
+	int argc = *pargc;
+	char **argv = *pargv;
 	memset(o, 0, sizeof *o);
 	o->width = 800;
 	o->height = 200;
@@ -108,7 +111,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 		const char *e = getenv("REM_RRDCACHED");
 		o->daemon = e && *e ? e : NULL;
 	}
-	return optind;
+	*pargc -= optind;
+	*pargv += optind;
+	return 0;
 }
 
 /* Draw one graph; the path is printed. */
@@ -216,10 +221,8 @@ static int
 cmd_machine(struct rem *rm, int argc, char **argv)
 {
 	struct opts o;
-	int k = parse_opts(argc, argv, &o);
-	if (k < 0)
+	if (parse_opts(&argc, &argv, &o) < 0)
 		return EX_REM_USAGE;
-	argc -= k, argv += k;
 	if (argc < 1)
 		usage_exit(USAGE);
 	char name[REM_NAME_MAX + 1];
@@ -281,10 +284,8 @@ static int
 cmd_service(struct rem *rm, int argc, char **argv)
 {
 	struct opts o;
-	int k = parse_opts(argc, argv, &o);
-	if (k < 0)
+	if (parse_opts(&argc, &argv, &o) < 0)
 		return EX_REM_USAGE;
-	argc -= k, argv += k;
 	if (argc != 2)
 		usage_exit(USAGE);
 	char name[REM_NAME_MAX + 1];
@@ -348,10 +349,8 @@ static int
 cmd_state(struct rem *rm, int argc, char **argv)
 {
 	struct opts o;
-	int k = parse_opts(argc, argv, &o);
-	if (k < 0)
+	if (parse_opts(&argc, &argv, &o) < 0)
 		return EX_REM_USAGE;
-	argc -= k, argv += k;
 	if (argc != 2)
 		usage_exit(USAGE);
 	const char *why = state_scope_invalid(argv[0]);

@@ -324,18 +324,25 @@ state_set(struct rem *rm, const char *site, const char *scope, const char *name,
 	return rc;
 }
 
+/* When var/state.tdb cannot be opened for reading: 0 when it is not there
+ * (nothing was ever set), else -1. */
+static int
+no_db(struct rem *rm)
+{
+	char *path = xasprintf("%s/var/state.tdb", rm->root);
+	struct stat sb;
+	int none = stat(path, &sb) < 0 && errno == ENOENT;
+	free(path);
+	return none ? 0 : -1;
+}
+
 int
 state_get(struct rem *rm, const char *site, const char *scope, const char *name, struct state *st)
 {
 	memset(st, 0, sizeof *st);
 	struct tdb_context *t = st_db(rm, 0);
-	if (!t) {
-		char *path = xasprintf("%s/var/state.tdb", rm->root);
-		struct stat sb;
-		int none = stat(path, &sb) < 0 && errno == ENOENT;
-		free(path);
-		return none ? 0 : -1;
-	}
+	if (!t)
+		return no_db(rm);
 	struct buf kb = { 0 };
 	TDB_DATA v = tdb_fetch(t, key_of(&kb, site, scope, name, NULL));
 	buf_free(&kb);
@@ -400,13 +407,8 @@ state_list(struct rem *rm, const char *site, const char *prefix, struct state **
 	*out = NULL;
 	*n = 0;
 	struct tdb_context *t = st_db(rm, 0);
-	if (!t) {
-		char *path = xasprintf("%s/var/state.tdb", rm->root);
-		struct stat sb;
-		int none = stat(path, &sb) < 0 && errno == ENOENT;
-		free(path);
-		return none ? 0 : -1;
-	}
+	if (!t)
+		return no_db(rm);
 	struct lister l = { .site = site, .prefix = prefix, .sitelen = strlen(site) };
 	if (tdb_traverse_read(t, list_one, &l) < 0) {
 		for (int i = 0; i < l.n; i++)
