@@ -1134,21 +1134,28 @@ g_prepare(struct store *s, const char *from, struct group *g, struct sline *L, s
 			continue;
 		struct buf row = { 0 };
 		int fresh = l->t > r.last;
-		buf_printf(&row, "%lld", l->t);
+		char ts[24];
+		int tl = snprintf(ts, sizeof ts, "%lld", l->t);
+		buf_grow(&row, (size_t)tl + (size_t)m->nds * 12 + 8);
+		buf_add(&row, ts, (size_t)tl);
 		if (fresh)
-			buf_printf(&recs, "%lld", l->t);
+			buf_add(&recs, ts, (size_t)tl);
 		for (int k = 0; k < m->nds; k++) {
 			if (isnan(vals[k])) {
 				buf_adds(&row, ":U");
 				if (fresh)
 					buf_adds(&recs, " U");
 			} else {
+				struct numtext nt = num(vals[k]);
+				buf_addc(&row, ':');
 				if (vint[k])
-					buf_printf(&row, ":%.*s", (int)vlen[k], vint[k]);
+					buf_add(&row, vint[k], vlen[k]);
 				else
-					buf_printf(&row, ":%s", num(vals[k]).s);
-				if (fresh)
-					buf_printf(&recs, " %s", num(vals[k]).s);
+					buf_adds(&row, nt.s);
+				if (fresh) {
+					buf_addc(&recs, ' ');
+					buf_adds(&recs, nt.s);
+				}
 			}
 		}
 		if (fresh) {
@@ -1281,8 +1288,13 @@ g_record(struct store *s, struct group *g, struct buf *out, long *samples, long 
 		size_t cap = 512;
 		while (cap < rec.len)
 			cap *= 2;
-		while (rec.len < cap)
-			buf_addc(&rec, 0);
+		if (rec.len < cap) {
+			size_t n = cap - rec.len;
+			buf_grow(&rec, n);
+			memset(rec.s + rec.len, 0, n);
+			rec.len = cap;
+			rec.s[rec.len] = 0;
+		}
 		TDB_DATA v = { (unsigned char *)rec.s, rec.len };
 		if (tdb_store(s->tdb, key, v, TDB_REPLACE) != 0)
 			problem(s, out, problems, "var/collect.tdb: %s", tdb_errorstr(s->tdb));

@@ -38,6 +38,8 @@ void buf_add(struct buf *, const void *, size_t);
 void buf_adds(struct buf *, const char *);
 void buf_addc(struct buf *, int);
 void buf_printf(struct buf *, const char *, ...) __attribute__((format(printf, 2, 3)));
+/* Room for more bytes (and the NUL) without another allocation. */
+void buf_grow(struct buf *, size_t more);
 void buf_reset(struct buf *);
 void buf_free(struct buf *);
 

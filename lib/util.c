@@ -68,7 +68,7 @@ xasprintf(const char *fmt, ...)
 	return s;
 }
 
-static void
+void
 buf_grow(struct buf *b, size_t more)
 {
 	if (b->len + more + 1 <= b->cap)
