@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <tdb.h>
+
 #include "rem.h"
 
 int
@@ -89,4 +91,46 @@ mkdir_p(const char *path, mode_t mode)
 	int r = mkdir(p, mode);
 	free(p);
 	return r < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static struct tdb_context *
+vardb_open(const struct vardb *v, struct rem *rm, int write)
+{
+	char *dir = xasprintf("%s/var", rm->root);
+	if (write)
+		mkdir_p(dir, 0755);
+	char *path = xasprintf("%s/%s", dir, v->file);
+	struct tdb_context *t = tdb_open(path, v->hash, v->flags,
+					 write ? O_RDWR | O_CREAT : O_RDONLY, 0644);
+	free(path);
+	free(dir);
+	return t;
+}
+
+struct tdb_context *
+vardb_get(struct vardb *v, struct rem *rm, int write)
+{
+	if (v->t && v->pid != getpid()) {
+		if (tdb_reopen(v->t) != 0)
+			v->t = NULL; /* tdb_reopen closed it */
+		v->pid = getpid();
+	}
+	if (v->t && (strcmp(v->root, rm->root) || (write && !v->rw))) {
+		tdb_close(v->t);
+		v->t = NULL;
+	}
+	if (v->t)
+		return v->t;
+	v->rw = 1;
+	v->t = vardb_open(v, rm, 1);
+	if (!v->t && !write) {
+		v->rw = 0;
+		v->t = vardb_open(v, rm, 0);
+	}
+	if (v->t) {
+		free(v->root);
+		v->root = xstrdup(rm->root);
+		v->pid = getpid();
+	}
+	return v->t;
 }

@@ -502,21 +502,15 @@ recent_keep(void)
 	return n >= 2 && n <= 10000 ? n : 200;
 }
 
+/* var/collect.tdb: a cache of what the RRD files hold, so no fsync per
+ * record; a record per monitor file, tens of thousands, so far more hash
+ * chains than tdb's default 131, each look-up walking hundreds. */
+static struct vardb recent_db = { .file = "collect.tdb", .hash = 100003, .flags = TDB_NOSYNC };
+
 static struct tdb_context *
 recent_open(struct rem *rm, int write)
 {
-	char *dir = xasprintf("%s/var", rm->root);
-	char *path = xasprintf("%s/collect.tdb", dir);
-	if (write)
-		mkdir_p(dir, 0755);
-	/* a cache of what the RRD files hold: no fsync per record */
-	/* a record per monitor file: tens of thousands; tdb's default of 131
-	 * hash chains would make each look-up walk hundreds */
-	struct tdb_context *t = tdb_open(path, 100003, TDB_NOSYNC,
-					 write ? O_RDWR | O_CREAT : O_RDONLY, 0644);
-	free(dir);
-	free(path);
-	return t;
+	return vardb_get(&recent_db, rm, write);
 }
 
 static TDB_DATA
@@ -634,7 +628,6 @@ recent_get(struct rem *rm, const char *site, const char *machine, const char *fi
 	TDB_DATA v = tdb_fetch(t, rkey(&k, site, machine, file));
 	if (!v.dptr) {
 		buf_free(&k);
-		tdb_close(t);
 		return -1;
 	}
 	/* the header, the rows of its chunks, then its own newest rows */
@@ -662,7 +655,6 @@ recent_get(struct rem *rm, const char *site, const char *machine, const char *fi
 		buf_add(&all, tail.s, tail.len);
 	buf_free(&tail);
 	buf_free(&k);
-	tdb_close(t);
 	recent_parse(all.s ? all.s : "", all.len, r, n);
 	buf_free(&all);
 	return 0;
@@ -691,7 +683,6 @@ recent_files(struct rem *rm, const char *site)
 		return v;
 	struct smap m = { 0 };
 	tdb_traverse_read(t, collect_key, &m);
-	tdb_close(t);
 	size_t n = 0, sl = strlen(site);
 	for (size_t i = 0; i < m.cap; i++) {
 		const char *key = m.keys ? m.keys[i] : NULL;
@@ -806,8 +797,6 @@ store_close(struct store *s)
 	if (!s)
 		return 0;
 	int rc = s->w ? rrdw_close(s->w) : 0;
-	if (s->tdb)
-		tdb_close(s->tdb);
 	free(s->site);
 	free(s);
 	return rc;

@@ -278,55 +278,13 @@ machine_check(struct rem *rm, const char *site, const char *name, const struct y
 
 /* ---- runtime state: var/machines.tdb ---- */
 
-static struct tdb_context *
-mstate_open(struct rem *rm, int write)
-{
-	char *dir = xasprintf("%s/var", rm->root);
-	if (write)
-		mkdir_p(dir, 0755);
-	char *path = xasprintf("%s/machines.tdb", dir);
-	struct tdb_context *t = tdb_open(path, 0, TDB_DEFAULT, write ? O_RDWR | O_CREAT : O_RDONLY, 0644);
-	free(path);
-	free(dir);
-	return t;
-}
-
-/* One handle per process, kept open: opening the file costs more than a
- * look-up (rem-fw reads a thousand records).  A child of fork reopens it
- * (tdb's locks are the process's); another tree closes it. */
-static struct tdb_context *mst_tdb;
-static char *mst_root;
-static pid_t mst_pid;
-static int mst_rw;
+/* One handle per process, kept open: rem-fw reads a thousand records. */
+static struct vardb mst_db = { .file = "machines.tdb" };
 
 static struct tdb_context *
 mstate_db(struct rem *rm, int write)
 {
-	if (mst_tdb && mst_pid != getpid()) {
-		if (tdb_reopen(mst_tdb) != 0)
-			mst_tdb = NULL; /* tdb_reopen closed it */
-		mst_pid = getpid();
-	}
-	if (mst_tdb && (strcmp(mst_root, rm->root) || (write && !mst_rw))) {
-		tdb_close(mst_tdb);
-		mst_tdb = NULL;
-	}
-	if (mst_tdb)
-		return mst_tdb;
-	/* open it for writing when we may: a reader that opens read-only a
-	 * file another process is creating finds it half made */
-	mst_rw = 1;
-	mst_tdb = mstate_open(rm, 1);
-	if (!mst_tdb && !write) {
-		mst_rw = 0;
-		mst_tdb = mstate_open(rm, 0);
-	}
-	if (mst_tdb) {
-		free(mst_root);
-		mst_root = xstrdup(rm->root);
-		mst_pid = getpid();
-	}
-	return mst_tdb;
+	return vardb_get(&mst_db, rm, write);
 }
 
 static TDB_DATA

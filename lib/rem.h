@@ -332,6 +332,21 @@ int yaml_edit(struct buf *text, const char *path, enum edit_op op, const char *v
 int atomic_write(const char *path, const void *data, size_t len, mode_t mode);
 int fsync_dir_of(const char *path);
 int mkdir_p(const char *path, mode_t mode);
+/* A tdb file of $REM_ROOT/var kept open, one handle per process: opening
+ * costs more than a look-up; a child of fork reopens it (tdb's locks are
+ * the process's); another tree closes it.  Opened for writing when it may
+ * be (a reader that opens read-only a file another process is creating
+ * finds it half made); write: it must be.  NULL when it cannot be. */
+struct vardb {
+	const char *file;  /* "machines.tdb" */
+	int hash, flags;   /* tdb_open's hash size (0: its default) and flags */
+	/* kept */
+	struct tdb_context *t;
+	char *root;
+	pid_t pid;
+	int rw;
+};
+struct tdb_context *vardb_get(struct vardb *, struct rem *, int write);
 
 /* ---- tree.c: the tree, its sites, paths of objects ---- */
 

@@ -78,50 +78,12 @@ value_invalid(const char *v)
 
 /* ---- var/state.tdb, one handle per process (as machine.c's) ---- */
 
-static struct tdb_context *st_tdb;
-static char *st_root;
-static pid_t st_pid;
-static int st_rw;
-
-static struct tdb_context *
-st_open(struct rem *rm, int write)
-{
-	char *dir = xasprintf("%s/var", rm->root);
-	if (write)
-		mkdir_p(dir, 0755);
-	char *path = xasprintf("%s/state.tdb", dir);
-	struct tdb_context *t = tdb_open(path, 0, TDB_DEFAULT, write ? O_RDWR | O_CREAT : O_RDONLY, 0644);
-	free(path);
-	free(dir);
-	return t;
-}
+static struct vardb st_vdb = { .file = "state.tdb" };
 
 static struct tdb_context *
 st_db(struct rem *rm, int write)
 {
-	if (st_tdb && st_pid != getpid()) {
-		if (tdb_reopen(st_tdb) != 0)
-			st_tdb = NULL;
-		st_pid = getpid();
-	}
-	if (st_tdb && (strcmp(st_root, rm->root) || (write && !st_rw))) {
-		tdb_close(st_tdb);
-		st_tdb = NULL;
-	}
-	if (st_tdb)
-		return st_tdb;
-	st_rw = 1;
-	st_tdb = st_open(rm, 1);
-	if (!st_tdb && !write) {
-		st_rw = 0;
-		st_tdb = st_open(rm, 0);
-	}
-	if (st_tdb) {
-		free(st_root);
-		st_root = xstrdup(rm->root);
-		st_pid = getpid();
-	}
-	return st_tdb;
+	return vardb_get(&st_vdb, rm, write);
 }
 
 static TDB_DATA
