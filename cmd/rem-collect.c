@@ -923,6 +923,8 @@ url_ack(CURL *c, const char *base, const char *name, double timeout, struct buf 
 	return rc;
 }
 
+/* A spool read through its URL; a file:// one is a local folder, read as
+ * one without libcurl. */
 static int
 pull_url(struct cjob *j, const char *name, const char *spool)
 {
@@ -936,7 +938,16 @@ pull_url(struct cjob *j, const char *name, const char *spool)
 	int rc = 0, n = 0;
 	struct batch *v = NULL;
 	struct buf *data = NULL;
-	if (!c || url_get(c, idx, &b, j->timeout, &why, &code) < 0) {
+	if (!strncmp(idx, "file://", 7)) {
+		char *path = curl_unescape(idx + 7, 0);
+		if (read_file(path, &b) < 0) {
+			printf("%s\tfailed\t%s: %s\n", name, path, strerror(errno));
+			rc = EX_REM_FAIL;
+		}
+		curl_free(path);
+		if (rc)
+			goto out;
+	} else if (!c || url_get(c, idx, &b, j->timeout, &why, &code) < 0) {
 		printf("%s\tfailed\t%s\n", name, why.s ? why.s : "no curl");
 		rc = EX_REM_FAIL;
 		goto out;

@@ -362,7 +362,7 @@ crun() {
 	wait $pid || true
 }
 
-@test "pull from a spool URL (file://): batches read with libcurl, removed once stored" {
+@test "pull from a spool URL (file://, a folder read directly): batches removed once stored" {
 	montree
 	rem-put machine/m2 spool="file://$(mdir m2)"
 	crun m2 $T0
@@ -375,7 +375,7 @@ crun() {
 	rem-put machine/m2 spool="file://$T/nowhere/"
 	run rem-collect pull m2
 	assert_failure 3
-	assert_output --partial $'m2\tfailed\tfile://'
+	assert_output --partial $'m2\tfailed\t'"$T/nowhere"
 }
 
 @test "a full disk for the spool: a clear error, every stored line kept" {
