@@ -571,9 +571,55 @@ site_interval(struct rem *rm, const char *site)
 	return v;
 }
 
+/* Each machine's monitors, kept while nothing was written (a collector
+ * works them out once, before its workers fork, and they inherit them). */
+struct mons_entry {
+	const struct monitor **v;
+	int n;
+};
+static struct smap mons_cache;
+static long mons_gen = -1;
+static char *mons_site;
+
+static void
+mons_entry_free(void *p)
+{
+	struct mons_entry *e = p;
+	if (e)
+		free(e->v);
+	free(e);
+}
+
+static int machine_monitors_read(struct rem *, const char *, const char *,
+				 const struct monitor ***);
+
 int
 machine_monitors(struct rem *rm, const char *site, const char *machine,
 		 const struct monitor ***out)
+{
+	if (mons_gen != index_generation || !mons_site || strcmp(mons_site, site)) {
+		smap_free(&mons_cache, mons_entry_free);
+		memset(&mons_cache, 0, sizeof mons_cache);
+		free(mons_site);
+		mons_site = xstrdup(site);
+		mons_gen = index_generation;
+	}
+	void **slot = smap_slot(&mons_cache, machine);
+	struct mons_entry *e = *slot;
+	if (!e) {
+		e = xcalloc(1, sizeof *e);
+		e->n = machine_monitors_read(rm, site, machine, &e->v);
+		*slot = e;
+	}
+	*out = xcalloc((size_t)e->n + 1, sizeof **out);
+	if (e->n)
+		memcpy(*out, e->v, (size_t)e->n * sizeof **out);
+	return e->n;
+}
+
+static int
+machine_monitors_read(struct rem *rm, const char *site, const char *machine,
+		      const struct monitor ***out)
 {
 	int nb = 0, n = 0, iv = site_interval(rm, site);
 	const struct monitor *const *b = iv ? builtin_monitors(iv, &nb) : NULL;
