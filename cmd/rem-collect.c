@@ -457,7 +457,63 @@ struct cjob {
 	/* a worker's own, made after the fork */
 	struct store *store;
 	CURL *curl;
+	/* through rrdcached, machines of URL spools stored but not yet
+	 * flushed: acknowledged together after one flush */
+	struct pend *pend;
+	int npend;
+	int cur; /* the machine at work */
 };
+
+struct pend {
+	int i;               /* the machine */
+	char *base;          /* its spool URL */
+	char **names;        /* its batches */
+	int n;
+	long samples, problems;
+};
+
+static int url_ack(CURL *, const char *base, const char *name, double timeout, struct buf *why);
+
+/* Flush the writer, then acknowledge (or not) every machine waiting. */
+static void
+pend_flush(struct cjob *j)
+{
+	if (!j->npend)
+		return;
+	struct buf out = { 0 }, why = { 0 };
+	int ok = store_flush(j->store, &out) == 0;
+	if (out.len)
+		fprintf(stderr, "%s", out.s);
+	for (int k = 0; k < j->npend; k++) {
+		struct pend *p = &j->pend[k];
+		const char *name = j->names[p->i];
+		int rc = 0;
+		if (!ok) {
+			printf("%s\tfailed\tnot all stored: the batches stay\n", name);
+			rc = EX_REM_FAIL;
+		}
+		for (int b = 0; !rc && b < p->n; b++) {
+			buf_reset(&why);
+			if (url_ack(j->curl, p->base, p->names[b], j->timeout, &why) < 0) {
+				printf("%s\tfailed\tstored, but not acknowledged: %s\n", name, why.s);
+				rc = EX_REM_FAIL;
+			}
+		}
+		if (!rc)
+			printf("%s\tok\t%ld sample%s from %d batch%s%s\n", name, p->samples,
+			       p->samples == 1 ? "" : "s", p->n, p->n == 1 ? "" : "es",
+			       p->problems ? ", problems told" : "");
+		j->shared[1 + p->i] = rc;
+		for (int b = 0; b < p->n; b++)
+			free(p->names[b]);
+		free(p->names);
+		free(p->base);
+	}
+	j->npend = 0;
+	fflush(stdout);
+	buf_free(&out);
+	buf_free(&why);
+}
 
 /* Keep worker w on one CPU of those allowed: librrd maps and unmaps every
  * file it updates, and unmapping in a process that has run on several CPUs
@@ -479,6 +535,8 @@ pin(int w)
 		}
 }
 
+#define PENDING (-2) /* fn's answer: stored, to be flushed and acknowledged */
+
 static int
 worker(int w, void *arg)
 {
@@ -488,9 +546,15 @@ worker(int w, void *arg)
 		int i = __atomic_fetch_add(&j->shared[0], 1, __ATOMIC_SEQ_CST);
 		if (i >= j->n || run_cancel)
 			break;
-		j->shared[1 + i] = j->fn(j, i);
+		j->cur = i;
+		int st = j->fn(j, i);
+		if (st != PENDING)
+			j->shared[1 + i] = st;
+		if (j->npend >= 64)
+			pend_flush(j);
 		fflush(stdout);
 	}
+	pend_flush(j);
 	if (j->store && store_close(j->store) < 0)
 		fprintf(stderr, "rem-collect: the RRD writer failed at its end\n");
 	if (j->curl)
@@ -703,7 +767,7 @@ batches_free(struct batch *v, int n)
  * everything was stored (the batches may be acknowledged). */
 static int
 store_batches(struct cjob *j, const char *name, struct batch *v, int n, long *samples,
-	      long *problems)
+	      long *problems, int flush)
 {
 	struct buf err = { 0 }, out = { 0 };
 	if (!j->store)
@@ -748,7 +812,7 @@ store_batches(struct cjob *j, const char *name, struct batch *v, int n, long *sa
 	/* waiting for rrdcached's answer needs no CPU: let another store */
 	if (held)
 		sem_post(j->storing);
-	if (store_flush(s, &out) < 0)
+	if (flush && store_flush(s, &out) < 0)
 		rc = -1;
 	if (out.len) {
 		/* each problem a line of its own, the machine first */
@@ -795,7 +859,7 @@ pull_exec(struct cjob *j, const char *name)
 		rc = EX_REM_FAIL;
 		goto done;
 	}
-	if (store_batches(j, name, v, n, &samples, &problems) < 0) {
+	if (store_batches(j, name, v, n, &samples, &problems, 1) < 0) {
 		printf("%s\tfailed\tnot all stored: the %d batch%s stay on the machine\n", name, n,
 		       n == 1 ? "" : "es");
 		rc = EX_REM_FAIL;
@@ -992,9 +1056,22 @@ pull_url(struct cjob *j, const char *name, const char *spool)
 	free(text);
 	if (rc)
 		goto out;
-	if (store_batches(j, name, v, n, &samples, &problems) < 0) {
+	/* through rrdcached, one flush for many machines: a round trip less
+	 * for each */
+	int defer = j->daemon != NULL;
+	if (store_batches(j, name, v, n, &samples, &problems, !defer) < 0) {
 		printf("%s\tfailed\tnot all stored: the batches stay\n", name);
 		rc = EX_REM_FAIL;
+		goto out;
+	}
+	if (defer) {
+		j->pend = xrealloc(j->pend, (size_t)(j->npend + 1) * sizeof *j->pend);
+		struct pend *p = &j->pend[j->npend++];
+		*p = (struct pend){ j->cur, xstrdup(base), xcalloc((size_t)n + 1, sizeof(char *)), n,
+				    samples, problems };
+		for (int i = 0; i < n; i++)
+			p->names[i] = xstrdup(v[i].name);
+		rc = PENDING;
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {

@@ -512,3 +512,30 @@ crun() {
 	run rem-collect last m1 mon.q
 	assert_success
 }
+
+@test "URL spools through rrdcached: acknowledged after one flush for many machines" {
+	command -v rrdcached >/dev/null || skip "rrdcached is not installed"
+	montree
+	sock=$T/rc.sock
+	rrdcached -g -l "unix:$sock" -p "$T/rc.pid" -w 3600 -z 1 >/dev/null 2>&1 &
+	pid=$!
+	poll 200 test -S "$sock"
+	for m in m1 m2; do
+		rem-put machine/$m spool="file://$(mdir $m)"
+		crun $m $T0
+	done
+	run rem-collect pull -d "unix:$sock" m1 m2
+	assert_success
+	assert_line --regexp $'^m1\tok\t[1-9][0-9]* samples from 1 batch'
+	assert_line --regexp $'^m2\tok\t[1-9][0-9]* samples from 1 batch'
+	ls "$(mdir m1)"/b.* "$(mdir m2)"/b.* 2>/dev/null && fail "a batch was left"
+	run rrdtool lastupdate --daemon "unix:$sock" "$REM_ROOT/var/rrd/main/m2/load.rrd"
+	assert_line --regexp "^$T0: "
+	# the daemon gone: nothing is acknowledged
+	kill $pid
+	wait $pid || true
+	crun m1 $((T0 + 60))
+	run rem-collect pull -d "unix:$sock" m1
+	assert_failure 3
+	ls "$(mdir m1)"/b.* >/dev/null
+}
