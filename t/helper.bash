@@ -11,6 +11,7 @@ setup() {
 }
 
 teardown() {
+	rrdcached_stop
 	# machines a test made are destroyed: no process, namespace or
 	# address of theirs outlives it
 	if [ -f "$REM_ROOT/var/machines.tdb" ]; then
@@ -83,4 +84,22 @@ poll() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# rrdcached_start [ARG...]: a real rrdcached for this test, listening on
+# $sock; teardown stops it, and rrdcached_stop sooner.
+rrdcached_start() {
+	command -v rrdcached >/dev/null || skip "rrdcached is not installed"
+	sock=$T/rrdcached.sock
+	rrdcached -g -l "unix:$sock" -p "$T/rrdcached.pid" -w 3600 -z 1 "$@" \
+		>"$T/rrdcached.log" 2>&1 &
+	RRDCACHED_PID=$!
+	poll 200 test -S "$sock" || fail "rrdcached did not start: $(cat "$T/rrdcached.log")"
+}
+
+rrdcached_stop() {
+	[ -n "${RRDCACHED_PID-}" ] || return 0
+	kill "$RRDCACHED_PID" 2>/dev/null || true
+	wait "$RRDCACHED_PID" 2>/dev/null || true
+	RRDCACHED_PID=
 }

@@ -329,14 +329,9 @@ crun() {
 }
 
 @test "pull through rrdcached: updates reach the files when the daemon flushes" {
-	command -v rrdcached >/dev/null || skip "rrdcached is not installed"
 	montree
-	sock=$T/rrdcached.sock
 	mkdir -p "$T/journal"
-	rrdcached -g -l "unix:$sock" -j "$T/journal" -p "$T/rrdcached.pid" -w 3600 -z 1 \
-		>"$T/rrdcached.log" 2>&1 &
-	pid=$!
-	poll 200 test -S "$sock"
+	rrdcached_start -j "$T/journal"
 	printf 'messages 11\n' >"$(home m1)/q.out"
 	crun m1 $T0
 	printf 'messages 12\n' >"$(home m1)/q.out"
@@ -358,8 +353,6 @@ crun() {
 	rrdtool flushcached --daemon "unix:$sock" "$f"
 	run rrdtool lastupdate "$f"
 	assert_line --regexp "^$((T0 + 120)): "
-	kill $pid
-	wait $pid || true
 }
 
 @test "pull from a spool URL (file://, a folder read directly): batches removed once stored" {
@@ -514,12 +507,8 @@ crun() {
 }
 
 @test "URL spools through rrdcached: acknowledged after one flush for many machines" {
-	command -v rrdcached >/dev/null || skip "rrdcached is not installed"
 	montree
-	sock=$T/rc.sock
-	rrdcached -g -l "unix:$sock" -p "$T/rc.pid" -w 3600 -z 1 >/dev/null 2>&1 &
-	pid=$!
-	poll 200 test -S "$sock"
+	rrdcached_start
 	for m in m1 m2; do
 		rem-put machine/$m spool="file://$(mdir $m)"
 		crun $m $T0
@@ -532,8 +521,7 @@ crun() {
 	run rrdtool lastupdate --daemon "unix:$sock" "$REM_ROOT/var/rrd/main/m2/load.rrd"
 	assert_line --regexp "^$T0: "
 	# the daemon gone: nothing is acknowledged
-	kill $pid
-	wait $pid || true
+	rrdcached_stop
 	crun m1 $((T0 + 60))
 	run rem-collect pull -d "unix:$sock" m1
 	assert_failure 3

@@ -69,12 +69,8 @@ png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; 
 }
 
 @test "through rrdcached: the pending updates are flushed before drawing" {
-	command -v rrdcached >/dev/null || skip "rrdcached is not installed"
 	gtree
-	sock=$T/rc.sock
-	rrdcached -g -l "unix:$sock" -p "$T/rc.pid" -w 3600 -z 1 >/dev/null 2>&1 &
-	pid=$!
-	poll 200 test -S "$sock"
+	rrdcached_start
 	printf '%s m1 mon.q messages=99\n' $((T0 + 3660)) | rem-collect store -d "unix:$sock" >/dev/null
 	run rrdtool lastupdate "$REM_ROOT/var/rrd/main/m1/mon.q.rrd"
 	refute_line --regexp "^$((T0 + 3660)):"
@@ -82,8 +78,6 @@ png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; 
 	assert_success
 	run rrdtool lastupdate "$REM_ROOT/var/rrd/main/m1/mon.q.rrd"
 	assert_line --regexp "^$((T0 + 3660)): 99 "
-	kill $pid
-	wait $pid || true
 }
 
 @test "bad input: an unknown monitor, graph, machine, span, nothing stored" {
