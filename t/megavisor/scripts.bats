@@ -75,7 +75,8 @@ _drive() {
 	done
 	"$REPO/t/megavisor/drive" "${e[@]}" "$dir" "$@" 3>&-
 }
-lm() { _drive "$MV/local" "$@"; }
+# a pool of the test's own: its assertions count what is in it
+lm() { _drive "$MV/local" -e LOCAL_POOL="$REM_ROOT/var/megavisor/local" "$@"; }
 # shellcheck disable=SC2086
 nm() { _drive "$MV/netns" $NSE "$@"; }
 # shellcheck disable=SC2086
@@ -234,6 +235,19 @@ ruleset() {
 		lm "c$i" destroy
 	done
 	assert_equal "$(ls "$REM_ROOT/var/megavisor/local")" ""
+}
+
+@test "local: two trees on one host never share an address (the pool is the host's)" {
+	mkdir -p "$T/a" "$T/b"
+	REM_ROOT=$T/a run _drive "$MV/local" m1 create
+	assert_success
+	a=${output#address }
+	REM_ROOT=$T/b run _drive "$MV/local" m1 create
+	assert_success
+	b=${output#address }
+	REM_ROOT=$T/a _drive "$MV/local" m1 destroy
+	REM_ROOT=$T/b _drive "$MV/local" m1 destroy
+	[ -n "$a" ] && [ "$a" != "$b" ] || fail "both trees got '$a' and '$b'"
 }
 
 @test "local: a desired address, a taken one, a bad one; a machine created twice keeps its address" {

@@ -3,8 +3,8 @@
 # A local machine is three things:
 #   - its folder, REM_DIR (the current directory), with root/ as its home;
 #   - a loopback address of its own, 127.x.y.z, recorded in local.address
-#     and in the pool $REM_ROOT/var/megavisor/local/ (one file per address
-#     taken, holding the REM_DIR that took it);
+#     and in the host's pool (LOCAL_POOL; one file per address taken,
+#     holding the REM_DIR that took it);
 #   - its processes: an init started by start (pid in init.pid, a session of
 #     its own) and whatever exec starts.  All of them carry
 #     REM_LOCAL_MACHINE=REM_DIR in their environment, which is how stop
@@ -73,12 +73,27 @@ cidr() {
 	HI=$((LO | (~_mask & 0xffffffff)))
 }
 
-pool=$REM_ROOT/var/megavisor/local
-lockfile=$REM_ROOT/var/megavisor/local.lock
+# The pool is the host's, not the tree's: two trees on one host (staging
+# and production, two checkouts, two test runs) must not both hand out
+# 127.77.0.1.  LOCAL_POOL names it; else /run/rem/local as root, else a
+# folder of the user's own (XDG_RUNTIME_DIR, or one in /tmp that must be
+# theirs).  Users other than root keep pools of their own.
+if [ -n "${LOCAL_POOL-}" ]; then
+	pool=$LOCAL_POOL
+elif [ "$(id -u)" = 0 ]; then
+	pool=/run/rem/local
+elif [ -n "${XDG_RUNTIME_DIR-}" ] && [ -d "$XDG_RUNTIME_DIR" ]; then
+	pool=$XDG_RUNTIME_DIR/rem/local
+else
+	pool=${TMPDIR:-/tmp}/rem-local-$(id -u)
+fi
+lockfile=$pool.lock
 
 # lock / unlock: hold the pool's lock on descriptor 9.
 lock() {
 	mkdir -p "$pool" || fail "cannot make $pool"
+	# a folder in a shared /tmp made by someone else is not ours to trust
+	[ -O "$pool" ] || [ "$(id -u)" = 0 ] || fail "$pool belongs to another user (set LOCAL_POOL)"
 	exec 9>>"$lockfile" || fail "cannot open $lockfile"
 	flock -w 60 9 || fail "$lockfile: still locked after 60 seconds"
 }
