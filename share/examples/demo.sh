@@ -45,7 +45,9 @@ printf '\n# Machines: megavisors make them, rem mv runs commands across them:\n'
 # whatever happens, no machine outlives the demo (processes, namespaces)
 trap 'rem pkg function -p postgresql purge pg1 >/dev/null 2>&1; rem mv -a -j 8 destroy >/dev/null 2>&1 || true' EXIT
 show 'rem mv import -s hwset/host local && rem mv import -s hwset/host netns'
-cp -R "$here/acme/platform" "$here/acme/mvinst" "$here/acme/machine" "$tree/acme/"
+# the machines' services and packages come along (they are shown below)
+cp -R "$here/acme/platform" "$here/acme/mvinst" "$here/acme/machine" "$here/acme/package" \
+	"$here/acme/service" "$tree/acme/"
 if [ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then
 	machines='app1 app2 app3 ns1 ns2'
 else
@@ -55,7 +57,7 @@ else
 fi
 show 'rem check && rem ls machine -o mvinst,cpus,memory'
 show "rem mv create $machines next1"
-show 'rem ls machine -w tags=demo | rem mv exec sh -c '"'"'echo "up on $REM_ADDRESS as $(id -un)"'"'"''
+show 'rem mv -a ls | awk '"'"'$2 == "running" { print $1 }'"'"' | rem mv exec sh -c '"'"'echo "up on $REM_ADDRESS as $(id -un)"'"'"''
 show 'rem mv exec app1 app2 -- sh -c '"'"'test "$REM_MACHINE" = app1'"'"''
 show 'rem mv stop app3 && rem mv -a ls'
 show 'rem mv status app3'
