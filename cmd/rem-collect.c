@@ -35,15 +35,6 @@
 
 #define MONDIR ".rem/monitor" /* on a machine, relative to its home */
 
-static const char *
-daemon_addr(const char *opt)
-{
-	if (opt)
-		return opt;
-	const char *e = getenv("REM_RRDCACHED");
-	return e && *e ? e : NULL;
-}
-
 /* ---- on a machine: run and spool ---- */
 
 static char *
@@ -1119,7 +1110,7 @@ cmd_pull(struct rem *rm, int argc, char **argv)
 	int jobs = machines_opts(rm, argc, argv, "a0d:j:t:", &j);
 	if (jobs < 0)
 		return EX_REM_USAGE;
-	j.daemon = daemon_addr(j.daemon);
+	j.daemon = rrd_daemon(j.daemon);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	int lk = collector_lock(rm);
 	if (lk < 0) {
@@ -1149,7 +1140,7 @@ cmd_store(struct rem *rm, int argc, char **argv)
 	int lk = collector_lock(rm);
 	if (lk < 0)
 		return EX_REM_FAIL;
-	struct store *s = store_open(rm, rm->site, daemon_addr(daemon), &err);
+	struct store *s = store_open(rm, rm->site, rrd_daemon(daemon), &err);
 	if (!s) {
 		warnx("%s", err.s);
 		buf_free(&err);

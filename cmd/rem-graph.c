@@ -49,15 +49,8 @@ time_arg(const char *s)
 		long sp = s[3] == '-' ? span_arg(s + 4) : -1;
 		return sp < 0 ? (time_t)-1 : rem_now() - sp;
 	}
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	if (!*end && end != s)
-		return (time_t)v;
-	struct tm tm = { 0 };
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end && (!*end || !strcmp(end, "Z")))
-		return timegm(&tm);
-	return (time_t)-1;
+	time_t t;
+	return time_parse(s, &t) == 0 ? t : (time_t)-1;
 }
 
 /* The options every subcommand takes; argc and argv then hold the rest. */
@@ -107,10 +100,7 @@ parse_opts(int *pargc, char ***pargv, struct opts *o)
 		}
 	if (o->out && o->outdir)
 		usage_exit(USAGE);
-	if (!o->daemon) {
-		const char *e = getenv("REM_RRDCACHED");
-		o->daemon = e && *e ? e : NULL;
-	}
+	o->daemon = rrd_daemon(o->daemon);
 	*pargc -= optind;
 	*pargv += optind;
 	return 0;

@@ -39,18 +39,8 @@ check_args(const char *scope, const char *name)
 static int
 time_arg(const char *s, time_t *t)
 {
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	if (end != s && !*end && v > 0) {
-		*t = (time_t)v;
+	if (time_parse(s, t) == 0 && *t > 0)
 		return 0;
-	}
-	struct tm tm = { 0 };
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end && (!*end || !strcmp(end, "Z"))) {
-		*t = timegm(&tm);
-		return 0;
-	}
 	warnx("-t %s: give seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ", s);
 	return -1;
 }
@@ -58,7 +48,7 @@ time_arg(const char *s, time_t *t)
 static int
 cmd_set(struct rem *rm, int argc, char **argv)
 {
-	const char *daemon = getenv("REM_RRDCACHED");
+	const char *daemon = NULL;
 	time_t when = rem_now();
 	int c;
 	optind = 0;
@@ -89,7 +79,7 @@ cmd_set(struct rem *rm, int argc, char **argv)
 	}
 	struct buf err = { 0 };
 	int rc = EX_REM_OK;
-	if (state_set(rm, rm->site, argv[0], argv[1], argv[2], when, daemon && *daemon ? daemon : NULL,
+	if (state_set(rm, rm->site, argv[0], argv[1], argv[2], when, rrd_daemon(daemon),
 		      &err) < 0) {
 		warnx("%s", err.s ? err.s : "could not set");
 		rc = EX_REM_FAIL;

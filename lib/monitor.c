@@ -502,7 +502,9 @@ monitors_check(const struct ydoc *d, int map, struct problems *pr)
 
 /* ---- built-ins ---- */
 
-const struct monitor *const *
+/* The built-in probes every machine runs (cpu load mem swap disk diskio
+ * net procs) at interval; monitor structs made once per process. */
+static const struct monitor *const *
 builtin_monitors(int interval, int *n)
 {
 	static struct monitor *v;

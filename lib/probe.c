@@ -588,13 +588,6 @@ sample_procs(const struct probe_arg *a, double *v, struct buf *err)
 
 /* ---- tcp ---- */
 
-static double
-mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double
 timeout_of(const struct probe_arg *a)
@@ -607,7 +600,7 @@ timeout_of(const struct probe_arg *a)
 static double
 try_connect(const struct addrinfo *ai, double deadline)
 {
-	double t0 = mono();
+	double t0 = mono_now();
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			ai->ai_protocol);
 	if (fd < 0)
@@ -616,7 +609,7 @@ try_connect(const struct addrinfo *ai, double deadline)
 	if (!ok && errno == EINPROGRESS) {
 		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 		for (;;) {
-			double left = deadline - mono();
+			double left = deadline - mono_now();
 			if (left <= 0)
 				break;
 			int r = poll(&pfd, 1, (int)ceil(left * 1000));
@@ -631,7 +624,7 @@ try_connect(const struct addrinfo *ai, double deadline)
 		}
 	}
 	close(fd);
-	return ok ? mono() - t0 : NAN;
+	return ok ? mono_now() - t0 : NAN;
 }
 
 static int
@@ -654,13 +647,13 @@ sample_tcp(const struct probe_arg *a, double *v, struct buf *err)
 {
 	if (port_arg(a, "tcp", err) < 0)
 		return -1;
-	double deadline = mono() + timeout_of(a), t = NAN;
+	double deadline = mono_now() + timeout_of(a), t = NAN;
 	char port[8];
 	snprintf(port, sizeof port, "%d", a->port);
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
 	if (getaddrinfo(a->host, port, &hints, &res) == 0) {
-		for (struct addrinfo *ai = res; ai && isnan(t) && mono() < deadline;
+		for (struct addrinfo *ai = res; ai && isnan(t) && mono_now() < deadline;
 		     ai = ai->ai_next)
 			t = try_connect(ai, deadline);
 		freeaddrinfo(res);

@@ -77,6 +77,13 @@ int jobs_arg(const char *s, int *jobs);
 /* The time: REM_NOW (seconds since the epoch, or YYYY-MM-DDTHH:MM:SSZ)
  * when set, so tests fix it; else the clock. */
 time_t rem_now(void);
+/* Seconds since the epoch, or YYYY-MM-DDTHH:MM:SS[Z] (UTC), into *t; 0 or
+ * -1. */
+int time_parse(const char *s, time_t *t);
+/* Seconds on the monotonic clock, for durations. */
+double mono_now(void);
+/* rrdcached's address: opt (-d), else REM_RRDCACHED when set, else NULL. */
+const char *rrd_daemon(const char *opt);
 /* Where the shipped files are: REM_SHARE, else the installed folder. */
 const char *rem_share(void);
 
@@ -1277,9 +1284,6 @@ struct monitor {
 	struct graph_def *own; /* graphs read from the file (else the probe's) */
 	long line;
 };
-/* The built-in probes every machine runs (cpu load mem swap disk diskio
- * net procs) at interval; monitor structs made once per process. */
-const struct monitor *const *builtin_monitors(int interval, int *n);
 /* Read a package's monitors: map node of d; the package's folder dir. */
 void monitors_from_doc(const struct ydoc *, int map, const char *pkg, struct monitor **, int *n);
 void monitors_free(struct monitor *, int n);

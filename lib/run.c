@@ -41,13 +41,6 @@
 
 static const char std_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-static double
-mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static const char *
 signame(int sig, char *tmp, size_t sz)
@@ -755,7 +748,7 @@ not_started(struct ctx *c, const char *shown, int err, const char *what)
 	char *msg = xasprintf("cannot %s %s: %s", what, shown, strerror(err));
 	r->status = -1;
 	r->error = err;
-	r->seconds = mono() - c->t0;
+	r->seconds = mono_now() - c->t0;
 	buf_adds(&r->err, msg);
 	buf_addc(&r->err, '\n');
 	log_exit(c, msg);
@@ -994,7 +987,7 @@ watch(struct ctx *c)
 	char *chunk = xmalloc(RUN_CHUNK);
 
 	for (;;) {
-		double now = mono();
+		double now = mono_now();
 		if (!exited) {
 			if (run_cancel && !termed) {
 				r->cancelled = 1;
@@ -1101,7 +1094,7 @@ watch(struct ctx *c)
 					why = "cannot wait for the process (is SIGCHLD ignored?)";
 				}
 				exited = 1;
-				drain_at = mono() + RUN_DRAIN;
+				drain_at = mono_now() + RUN_DRAIN;
 			}
 		}
 		log_flush(&c->L);
@@ -1132,7 +1125,7 @@ run_script(struct rem *rm, struct run *r)
 	r->error = 0;
 	r->seconds = 0;
 	make_id(r->id);
-	c.t0 = mono();
+	c.t0 = mono_now();
 
 	/* argv[0] is the absolute path: relative to the caller's directory
 	 * whatever cwd the script gets */
@@ -1173,7 +1166,7 @@ run_script(struct rem *rm, struct run *r)
 		stream_close(&c, &c.s[1]);
 		if (c.pfd >= 0)
 			close(c.pfd);
-		r->seconds = mono() - c.t0;
+		r->seconds = mono_now() - c.t0;
 		tail_trim(&r->err, RUN_ERR_KEEP);
 		if (why && r->status < 0)
 			buf_printf(&r->err, "%s\n", why);

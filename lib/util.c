@@ -337,21 +337,49 @@ find_named(const void *base, int n, size_t size, const char *name)
 	return -1;
 }
 
+int
+time_parse(const char *s, time_t *t)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (end != s && !*end && v >= 0) {
+		*t = (time_t)v;
+		return 0;
+	}
+	struct tm tm = { 0 };
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end && (!*end || !strcmp(end, "Z"))) {
+		*t = timegm(&tm);
+		return 0;
+	}
+	return -1;
+}
+
 time_t
 rem_now(void)
 {
 	const char *s = getenv("REM_NOW");
-	if (!s || !*s)
-		return time(NULL);
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	if (!*end)
-		return (time_t)v;
-	struct tm tm = { 0 };
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end && (!*end || !strcmp(end, "Z")))
-		return timegm(&tm);
+	time_t t;
+	if (s && *s && time_parse(s, &t) == 0)
+		return t;
 	return time(NULL);
+}
+
+double
+mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *
+rrd_daemon(const char *opt)
+{
+	if (opt)
+		return opt;
+	const char *e = getenv("REM_RRDCACHED");
+	return e && *e ? e : NULL;
 }
 
 #ifndef REM_SHAREDIR

@@ -408,6 +408,10 @@ crun() {
 	assert_failure 2
 	run rem-collect pull nosuch
 	assert_failure 2
+	run rem-collect status nosuch
+	assert_failure 2
+	run rem-collect status m1/x
+	assert_failure 2
 	run rem-collect run -C "$T/none"
 	assert_failure 3
 	assert_output --partial "rem-collect setup puts a machine's plan there"
