@@ -1391,4 +1391,176 @@ char **recent_files(struct rem *, const char *site);
 char *monitor_rrd_path(const struct rem *, const char *site, const char *machine,
 		       const char *file);
 
+/* ---- util.c (more): durations ---- */
+
+/* "90", "90s", "10m", "2h", "1d", "1w", "1h30m" into seconds; 0, or -1
+ * when s is none of those (negative, empty, unknown unit, overflow). */
+int duration_parse(const char *s, long *secs);
+/* Seconds as the shortest such text: 90 -> "1m30s", 3600 -> "1h". */
+void duration_text(struct buf *, long secs);
+
+/* ---- cond.c: the condition language of Monitor Levels (rem-condition(7)) ---- */
+
+/* A truth with a third value: a condition over data that is missing is
+ * neither true nor false. */
+enum { COND_FALSE = 0, COND_TRUE = 1, COND_UNKNOWN = 2 };
+/* What a condition reads: a data source of the level's monitor (in the
+ * file of one vantage), or a State in one scope relative to the level's
+ * machine. */
+enum { CREF_DS, CREF_STATE };
+enum { CSCOPE_PACKAGE, CSCOPE_MACHINE, CSCOPE_SERVICE, CSCOPE_SITE };
+struct cond_ref {
+	int kind;        /* CREF_DS or CREF_STATE */
+	char *name;      /* the ds name, or the State name */
+	int vantage;     /* CREF_DS: WHERE_LOCAL, WHERE_NEAR or WHERE_FAR */
+	int scope;       /* CREF_STATE: CSCOPE_* */
+	int col;         /* 1-based column of its first use in the text */
+};
+struct cond;
+/* Compile a condition.  NULL on a syntax error, with the message in err
+ * and the 1-based column of the problem in *col. */
+struct cond *cond_compile(const char *text, struct buf *err, int *col);
+/* The distinct references of a compiled condition, in order of first use;
+ * the same (kind, name, vantage, scope) is one reference. */
+int cond_nrefs(const struct cond *);
+const struct cond_ref *cond_ref(const struct cond *, int i);
+/* The data a condition is evaluated over, reached through callbacks so the
+ * caller keeps what it read once per machine and file. */
+struct cond_data {
+	time_t now;
+	/* The recent samples of ds reference ref: n rows oldest first, t[i]
+	 * the time of row i, v[i * stride] its value (NAN: unknown).  Return
+	 * 0, or -1 when there is no such file or no samples (as n = 0). */
+	int (*samples)(void *arg, int ref, const long long **t, const double **v, int *stride,
+		       int *n);
+	/* The value of State reference ref and since when it holds; 1, or 0
+	 * when it is not set. */
+	int (*state)(void *arg, int ref, const char **value, time_t *since);
+	void *arg;
+};
+/* Evaluate: COND_TRUE, COND_FALSE or COND_UNKNOWN.  With explain (may be
+ * NULL), appends one line without newline saying what was read and why
+ * the verdict: "avg(total, 5m) = 0.734 > 0.5" or "no samples of total in
+ * the last 5m". */
+int cond_eval(const struct cond *, const struct cond_data *, struct buf *explain);
+void cond_free(struct cond *);
+
+/* ---- level.c: Monitor Levels, their groups and evaluation (rem-level(1)) ---- */
+
+/* Levels are read from the monitors of packages (monitors.NAME.levels)
+ * and from the site's levels: for the built-in machine probes; their
+ * parsing, rem-check's checks (level_check), the order of evaluation and
+ * the evaluation itself are level.c's.  rem-level(1) is its command. */
+/* rem-check's view of the levels of one monitor (node mon of a package
+ * document, or of the site's levels map): syntax errors of conditions at
+ * file line and column, unknown data sources and vantages, bad actions. */
+void levels_check(const struct ydoc *, int mon, const struct monitor *, struct problems *);
+/* The whole site's levels: states read and set across levels form no
+ * cycle, every alert named exists; problems printed (rem_warnx_at) with
+ * file and line; returns how many. */
+int levels_check_site(struct rem *, const char *site);
+
+/* ---- alert.c: Alerts, their runtime state and the alert log (rem-alert(1)) ---- */
+
+/* An alert instance is an alert (SITE/alert/NAME.yaml) about a subject:
+ * "machine/M", "service/S", "hwinst/H" or "site", written NAME@SUBJECT. */
+/* One evaluation of an instance by rem-level: on when any level group
+ * raising it holds now; sources names those ("nginx.http/down,...", ""
+ * when none).  Records the change (if any) in var/alerts.tdb and the
+ * alert log var/log/alerts.log, and appends a line per change to out
+ * ("web-down@machine/web1 raised").  0, or -1 with why in err (an alert
+ * the site does not define). */
+void alert_check(struct rem *, const char *site, const char *name, const struct ydoc *,
+		 struct problems *);
+int alert_input(struct rem *, const char *site, const char *alert, const char *subject, int on,
+		const char *sources, time_t now, struct buf *out, struct buf *err);
+
+/* ---- comm.c: secrets and communications ---- */
+
+/* The secrets file: REM_SECRETS, else $REM_ROOT/secrets: lines "NAME
+ * VALUE" (VALUE to the end of the line; # comments and blank lines).  It
+ * must be a regular file owned by the caller's user, readable by nobody
+ * else (mode & 077 == 0).  Any text REM sends may hold ${secret:NAME}. */
+/* Expand ${secret:NAME} in s into out; 0, or -1 with why in err (file
+ * missing or open to others, name unknown).  s without any: copied. */
+int secret_expand(struct rem *, const char *s, struct buf *out, struct buf *err);
+/* Replace every secret value met in b by "***", so no message, log line
+ * or error holds one (secrets loaded so far). */
+void secret_scrub(struct buf *b);
+void contact_check(struct rem *, const char *site, const char *name, const struct ydoc *,
+		   struct problems *);
+enum { CONTACT_EMAIL, CONTACT_WEBHOOK, CONTACT_COMMAND, CONTACT_GROUP };
+/* A contact: SITE/contact/NAME.yaml, exactly one of email, webhook,
+ * command, members. */
+struct contact {
+	char *name;
+	int method;         /* CONTACT_* */
+	char *email;        /* an address */
+	char *url;          /* webhook: http(s) URL (may hold ${secret:..}) */
+	int slack;          /* webhook: format slack (a {"text": ...} body) */
+	char **headers;     /* webhook: "Name: value" (may hold secrets), NULL-terminated */
+	char *command;      /* a shell command: the message on its standard input */
+	char **members;     /* group: contact names, NULL-terminated */
+};
+/* 0 with *c, or -1 with why in err (no such contact, a bad file). */
+int contact_get(struct rem *, const char *site, const char *name, struct contact *c,
+		struct buf *err);
+void contact_free(struct contact *);
+/* Groups expanded, depth first, each contact once (names, NULL-terminated,
+ * malloc'd); unknown names and cycles are left out and told to err. */
+char **contacts_expand(struct rem *, const char *site, char *const *names, struct buf *err);
+/* One communication about one alert instance. */
+struct comm_msg {
+	const char *site, *alert, *subject; /* "web-down", "machine/web1" */
+	const char *status;  /* "firing", "resolved", "flapping", "test"... */
+	const char *title;   /* one line: the mail's Subject */
+	const char *text;    /* the body */
+	const char *id;      /* unique per message (Message-ID, webhook id) */
+	time_t since, now;
+};
+/* Send msg to one contact (not a group) now: email over SMTP with the
+ * site's mail settings (site.yaml mail:), a webhook POST of a JSON
+ * document (or Slack's), or the command.  0 sent; -1 with why in err,
+ * secrets scrubbed (the caller keeps the message and tries again later). */
+int comm_send(struct rem *, const char *site, const struct contact *, const struct comm_msg *,
+	      double timeout, struct buf *err);
+
+/* ---- adep.c: what alerts depend on, derived from the tree ---- */
+
+/* A graph of subjects ("hwinst/H", "machine/M", "service/S", "site"),
+ * each with dependency groups: a group is down when every one of its
+ * members is down (redundancy: two power feeds, two uplinks, the machines
+ * of a service), and a subject is down when it is marked (it has an active
+ * alert) or some group of it is down.  The alerts of a subject are
+ * suppressed (blocked) while some group of it is down. */
+struct adep;
+struct adep *adep_new(void);
+/* Find or add a subject; its index. */
+int adep_node(struct adep *, const char *subject);
+/* A subject's index, or -1. */
+int adep_find(const struct adep *, const char *subject);
+const char *adep_name(const struct adep *, int node);
+int adep_count(const struct adep *);
+/* Add a group to node: what it is ("power", "network", "host", "service
+ * db"), its members (node indexes, copied). */
+void adep_group(struct adep *, int node, const int *members, int n, const char *what);
+/* The site's graph: a hardware instance's groups are, per resource it
+ * consumes, the instances providing it (port graph); a machine's group is
+ * its host (machine -> mvinst -> hwinst); a service is down when all its
+ * machines are (one group of them); a service and each of its machines
+ * depend on each service it connects to (one group each).  NULL with why
+ * in err when the tree cannot be read. */
+struct adep *adep_build(struct rem *, const char *site, struct buf *err);
+/* Clear every mark; mark a node; then solve before asking. */
+void adep_reset(struct adep *);
+void adep_mark(struct adep *, int node);
+void adep_solve(struct adep *);
+int adep_down(const struct adep *, int node);
+/* 1 when some group of node is down, with a sentence in why (may be NULL)
+ * naming the group and each member and why it is down; else 0. */
+int adep_blocked(const struct adep *, int node, struct buf *why);
+/* The groups of a node, one line each: "power: hwinst/pdu-a1-a hwinst/pdu-a1-b". */
+void adep_describe(const struct adep *, int node, struct buf *out);
+void adep_free(struct adep *);
+
 #endif

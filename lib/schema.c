@@ -10,6 +10,18 @@
 
 #include "rem.h"
 
+static const char *const tls_words[] = { "none", "try", "required", NULL };
+static const struct field mail_fields[] = {
+	{ .name = "server", .type = F_STR, .flags = FL_REQUIRED,
+	  .help = "smtp://HOST[:PORT] or smtps://HOST[:PORT]" },
+	{ .name = "from", .type = F_STR, .flags = FL_REQUIRED, .help = "the sender's address" },
+	{ .name = "user", .type = F_STR, .help = "the SMTP login (may hold ${secret:NAME})" },
+	{ .name = "password", .type = F_STR, .help = "the SMTP password: ${secret:NAME}" },
+	{ .name = "tls", .type = F_ENUM, .enumv = tls_words, .def = "try",
+	  .help = "STARTTLS on smtp://: none, try, required" },
+	{ 0 }
+};
+
 static const struct field site_fields[] = {
 	{ .name = "description", .type = F_STR, .help = "what this site is, in a sentence" },
 	{ .name = "config", .type = F_MAP,
@@ -18,6 +30,10 @@ static const struct field site_fields[] = {
 	  .help = "time zone for schedules that do not name one" },
 	{ .name = "location", .type = F_REF, .ref_kind = "location",
 	  .help = "where the site mainly stands" },
+	{ .name = "mail", .type = F_OBJ, .sub = mail_fields,
+	  .help = "how alerts are mailed: {server, from, user, password, tls} (rem-alert(1))" },
+	{ .name = "levels", .type = F_MAP,
+	  .help = "built-in monitor (cpu, mem...) -> its Monitor Levels (rem-level(1))" },
 	{ 0 }
 };
 
@@ -328,6 +344,33 @@ static const struct field tmpl_fields[] = {
 	{ 0 }
 };
 
+static const char *const nodata_words[] = { "keep", "false", "true", NULL };
+static const char *const scope_words[] = { "package", "machine", "service", "site", NULL };
+static const struct field level_fields[] = {
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ .name = "if", .type = F_STR, .help = "a condition (rem-condition(7))" },
+	{ .name = "script", .type = F_STR,
+	  .help = "a Condition Script of the package folder, else a command: exit 0 true, 1 false" },
+	{ .name = "timeout", .type = F_INT, .min = 1, .max = 3600,
+	  .help = "seconds a condition or trigger script may take (default 30)" },
+	{ .name = "nodata", .type = F_ENUM, .enumv = nodata_words, .def = "keep",
+	  .help = "what a condition over missing data counts as: keep (the last verdict), false, true" },
+	{ .name = "state", .type = F_STR, .help = "action: the State set when the group holds" },
+	{ .name = "value", .type = F_STR, .help = "state: the value set when the group holds" },
+	{ .name = "else", .type = F_STR, .help = "state: the value set when it does not" },
+	{ .name = "scope", .type = F_ENUM, .enumv = scope_words, .def = "package",
+	  .help = "state: held against the package on the machine, the machine, its service, the site" },
+	{ .name = "trigger", .type = F_STR,
+	  .help = "action: a Trigger Script of the package folder, else a command, run when the group comes to hold" },
+	{ .name = "alert", .type = F_REF, .ref_kind = "alert",
+	  .help = "action: the Alert made active about the machine while the group holds" },
+	{ 0 }
+};
+static const struct field level_group_field = {
+	.name = "group", .type = F_LIST,
+	.sub = &(const struct field){ .name = "level", .type = F_OBJ, .sub = level_fields },
+};
+
 static const struct field monitor_fields[] = {
 	{ .name = "description", .type = F_STR, .help = "" },
 	{ .name = "probe", .type = F_STR, .help = "a built-in probe (rem-probe(7))" },
@@ -350,6 +393,8 @@ static const struct field monitor_fields[] = {
 	  .help = "archives CF:XFF:STEPS:ROWS (default: rem-collect(1))" },
 	{ .name = "graphs", .type = F_MAP,
 	  .help = "name -> {title, vlabel, period, base, lower, lines: [ds | {ds, expr, draw, color, legend}]}" },
+	{ .name = "levels", .type = F_MAP, .sub = &level_group_field,
+	  .help = "name -> a group of Monitor Levels, ANDed (rem-level(1))" },
 	{ 0 }
 };
 
@@ -456,9 +501,79 @@ static const struct kind kind_machine = {
 	.check = machine_check,
 };
 
-const struct kind *const rem_kinds[] = { &kind_hwinst, &kind_hwset, &kind_location, &kind_machine,
-					 &kind_megavisor, &kind_mvinst, &kind_package, &kind_platform,
-					 &kind_service, &kind_site, NULL };
+/* ---- alerts (alert.c and comm.c hold their checks) ---- */
+
+static const char *const format_words[] = { "json", "slack", NULL };
+static const struct field step_contact_field = {
+	.name = "contact", .type = F_REF, .ref_kind = "contact" };
+static const struct field escalation_fields[] = {
+	{ .name = "contacts", .type = F_LIST, .flags = FL_REQUIRED, .sub = &step_contact_field,
+	  .help = "contacts or groups told at this step" },
+	{ .name = "after", .type = F_STR,
+	  .help = "time to acknowledge before the next step is added (10m, 1h...)" },
+	{ 0 }
+};
+static const struct field alert_fields[] = {
+	{ .name = "description", .type = F_STR, .help = "what the alert is about" },
+	{ .name = "title", .type = F_STR,
+	  .help = "one line (the mail's subject), a template (rem-alert(1))" },
+	{ .name = "text", .type = F_STR, .help = "the communication's text, a template" },
+	{ .name = "depends", .type = F_LIST,
+	  .sub = &(const struct field){ .name = "alert", .type = F_STR },
+	  .help = "ALERT[@SUBJECT] suppressing this one while active; \"A or B\": only when all are" },
+	{ .name = "clear", .type = F_STR, .def = "5m",
+	  .help = "inactive this long, a new activation is a new alert (ends a full ack)" },
+	{ .name = "repeat", .type = F_STR, .def = "1h",
+	  .help = "communicate again this often until acknowledged (0: once)" },
+	{ .name = "recover", .type = F_STR, .def = "0",
+	  .help = "hysteresis: its levels must not hold for this long before it clears" },
+	{ .name = "suppress", .type = F_STR, .def = "4h",
+	  .help = "the forced-suppression period rem-alert suppress gives (and its most)" },
+	{ .name = "ack-expiry", .type = F_STR, .def = "24h",
+	  .help = "how long a full acknowledgement holds at most" },
+	{ .name = "flap-low", .type = F_INT, .min = 0, .max = 100, .def = "25",
+	  .help = "flapping ends below this % of weighted changes in the last 21 evaluations" },
+	{ .name = "flap-high", .type = F_INT, .min = 0, .max = 100, .def = "50",
+	  .help = "flapping starts above this %" },
+	{ .name = "contacts", .type = F_LIST, .sub = &step_contact_field,
+	  .help = "who is told: a one-step escalation" },
+	{ .name = "escalation", .type = F_LIST,
+	  .sub = &(const struct field){ .name = "step", .type = F_OBJ, .sub = escalation_fields },
+	  .help = "steps: [{contacts, after}], each added when the one before is not acknowledged in time" },
+	{ 0 }
+};
+static const struct field contact_fields[] = {
+	{ .name = "description", .type = F_STR, .help = "who or what this is" },
+	{ .name = "email", .type = F_STR, .help = "method: mail to this address (site.yaml mail:)" },
+	{ .name = "webhook", .type = F_STR,
+	  .help = "method: POST a JSON document to this http(s) URL (may hold ${secret:NAME})" },
+	{ .name = "format", .type = F_ENUM, .enumv = format_words, .def = "json",
+	  .help = "webhook: REM's JSON document, or Slack's {\"text\": ...}" },
+	{ .name = "headers", .type = F_MAP,
+	  .help = "webhook: NAME: value added to the request (may hold ${secret:NAME})" },
+	{ .name = "command", .type = F_STR,
+	  .help = "method: a shell command, the message on its standard input" },
+	{ .name = "members", .type = F_LIST, .sub = &step_contact_field,
+	  .help = "a group: the contacts it stands for" },
+	{ 0 }
+};
+static const struct kind kind_alert = {
+	.name = "alert",
+	.help = "an Alert: what it is about, its text, dependencies, timings and who is told",
+	.fields = alert_fields,
+	.check = alert_check,
+};
+static const struct kind kind_contact = {
+	.name = "contact",
+	.help = "a Contact: an email address, a webhook, a command, or a group of contacts",
+	.fields = contact_fields,
+	.check = contact_check,
+};
+
+const struct kind *const rem_kinds[] = { &kind_alert, &kind_contact, &kind_hwinst, &kind_hwset,
+					 &kind_location, &kind_machine, &kind_megavisor, &kind_mvinst,
+					 &kind_package, &kind_platform, &kind_service, &kind_site,
+					 NULL };
 
 const struct kind *
 kind_find(const char *name)

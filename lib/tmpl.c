@@ -306,10 +306,10 @@ struct operand {
 };
 
 enum { C_VAL, C_EQ, C_NE, C_NOT, C_AND, C_OR };
-struct cond {
+struct tcond {
 	int op;
 	struct operand a, b;   /* C_VAL: a; C_EQ, C_NE: a and b */
-	struct cond **kid;     /* C_NOT: one; C_AND, C_OR: two or more */
+	struct tcond **kid;     /* C_NOT: one; C_AND, C_OR: two or more */
 	int nkid, kcap;
 };
 
@@ -320,7 +320,7 @@ struct nodes {
 };
 
 struct branch {
-	struct cond *c;
+	struct tcond *c;
 	struct nodes body;
 };
 
@@ -348,7 +348,7 @@ struct tmpl {
 	int nvars, vcap;
 };
 
-static void cond_free(struct cond *);
+static void tcond_free(struct tcond *);
 static void nodes_free(struct nodes *);
 
 static void
@@ -369,14 +369,14 @@ operand_free(struct operand *o)
 }
 
 static void
-cond_free(struct cond *c)
+tcond_free(struct tcond *c)
 {
 	if (!c)
 		return;
 	operand_free(&c->a);
 	operand_free(&c->b);
 	for (int i = 0; i < c->nkid; i++)
-		cond_free(c->kid[i]);
+		tcond_free(c->kid[i]);
 	free(c->kid);
 	free(c);
 }
@@ -389,7 +389,7 @@ node_free(struct node *nd)
 	nodes_free(&nd->body);
 	nodes_free(&nd->els);
 	for (int i = 0; i < nd->nbr; i++) {
-		cond_free(nd->br[i].c);
+		tcond_free(nd->br[i].c);
 		nodes_free(&nd->br[i].body);
 	}
 	free(nd->br);
@@ -907,17 +907,17 @@ parse_operand(struct lx *x, struct operand *o)
 	return 0;
 }
 
-static struct cond *
+static struct tcond *
 cond_new(int op)
 {
-	struct cond *c = xcalloc(1, sizeof *c);
+	struct tcond *c = xcalloc(1, sizeof *c);
 	c->op = op;
 	return c;
 }
 
 /* Room for one more operand of c; the slot starts NULL. */
-static struct cond **
-cond_slot(struct cond *c)
+static struct tcond **
+cond_slot(struct tcond *c)
 {
 	c->kid = grow(c->kid, c->nkid, &c->kcap, sizeof *c->kid);
 	c->kid[c->nkid] = NULL;
@@ -926,11 +926,11 @@ cond_slot(struct cond *c)
 
 /* Each parse_* of a condition sets *out to what it made even when it
  * fails, so the caller frees it all. */
-static int parse_cond(struct lx *x, struct cond **out, int depth);
+static int parse_cond(struct lx *x, struct tcond **out, int depth);
 
 /* not X, ( COND ), VALUE, VALUE == VALUE, VALUE != VALUE */
 static int
-parse_unary(struct lx *x, struct cond **out, int depth)
+parse_unary(struct lx *x, struct tcond **out, int depth)
 {
 	if (depth > NEST_MAX)
 		return cerr(x->c, x->tline, "the condition is nested too deep");
@@ -947,7 +947,7 @@ parse_unary(struct lx *x, struct cond **out, int depth)
 			return expected(x, "')'");
 		return lx_next(x);
 	}
-	struct cond *c = *out = cond_new(C_VAL);
+	struct tcond *c = *out = cond_new(C_VAL);
 	if (parse_operand(x, &c->a) < 0)
 		return -1;
 	if (x->k != K_EQ && x->k != K_NE)
@@ -960,14 +960,14 @@ parse_unary(struct lx *x, struct cond **out, int depth)
 
 /* A and B and ..., or A or B or ...; mixing needs parentheses. */
 static int
-parse_cond(struct lx *x, struct cond **out, int depth)
+parse_cond(struct lx *x, struct tcond **out, int depth)
 {
 	if (parse_unary(x, out, depth) < 0)
 		return -1;
 	if (!is_word(x, "and") && !is_word(x, "or"))
 		return 0;
 	const char *w = is_word(x, "and") ? "and" : "or";
-	struct cond *c = cond_new(*w == 'a' ? C_AND : C_OR);
+	struct tcond *c = cond_new(*w == 'a' ? C_AND : C_OR);
 	*cond_slot(c) = *out;
 	*out = c;
 	while (is_word(x, w))
@@ -1629,7 +1629,7 @@ truthy(const struct val *v)
 }
 
 static int
-cond_eval(struct rs *r, const struct cond *c, int *res)
+tcond_eval(struct rs *r, const struct tcond *c, int *res)
 {
 	struct val a, b;
 	switch (c->op) {
@@ -1646,14 +1646,14 @@ cond_eval(struct rs *r, const struct cond *c, int *res)
 		*res = (a.n == b.n && !memcmp(a.s, b.s, a.n)) == (c->op == C_EQ);
 		return 0;
 	case C_NOT:
-		if (cond_eval(r, c->kid[0], res) < 0)
+		if (tcond_eval(r, c->kid[0], res) < 0)
 			return -1;
 		*res = !*res;
 		return 0;
 	}
 	/* and, or: left to right, stopping as soon as the answer is known */
 	for (int i = 0; i < c->nkid; i++) {
-		if (cond_eval(r, c->kid[i], res) < 0)
+		if (tcond_eval(r, c->kid[i], res) < 0)
 			return -1;
 		if (*res == (c->op == C_OR))
 			return 0;
@@ -1701,7 +1701,7 @@ render_if(struct rs *r, const struct node *nd)
 {
 	for (int i = 0; i < nd->nbr; i++) {
 		int yes;
-		if (cond_eval(r, nd->br[i].c, &yes) < 0)
+		if (tcond_eval(r, nd->br[i].c, &yes) < 0)
 			return -1;
 		if (yes)
 			return render_nodes(r, &nd->br[i].body);

@@ -405,3 +405,66 @@ jobs_arg(const char *s, int *jobs)
 	*jobs = (int)v;
 	return 0;
 }
+
+int
+duration_parse(const char *s, long *secs)
+{
+	static const struct {
+		char c;
+		long mul;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 } };
+	if (!s || !*s)
+		return -1;
+	long total = 0;
+	int last = 6; /* units must come largest first, each once */
+	while (*s) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		long v = 0;
+		while (*s >= '0' && *s <= '9') {
+			if (v > 100000000L)
+				return -1;
+			v = v * 10 + (*s++ - '0');
+		}
+		long mul = 1;
+		if (!*s) {
+			if (total) /* "1h30" */
+				return -1;
+		} else {
+			int u = -1;
+			for (int i = 0; i < 5; i++)
+				if (units[i].c == *s)
+					u = i;
+			if (u < 0 || u >= last)
+				return -1;
+			last = u;
+			mul = units[u].mul;
+			s++;
+		}
+		if (v > (100L * 365 * 86400) / mul)
+			return -1;
+		total += v * mul;
+	}
+	*secs = total;
+	return 0;
+}
+
+void
+duration_text(struct buf *b, long secs)
+{
+	static const struct {
+		char c;
+		long mul;
+	} units[] = { { 'w', 604800 }, { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 } };
+	if (secs <= 0) {
+		buf_adds(b, secs < 0 ? "-" : "0s");
+		if (secs == 0)
+			return;
+		secs = -secs;
+	}
+	for (int i = 0; i < 5; i++)
+		if (secs >= units[i].mul) {
+			buf_printf(b, "%ld%c", secs / units[i].mul, units[i].c);
+			secs %= units[i].mul;
+		}
+}

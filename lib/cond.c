@@ -1,0 +1,2 @@
+/* cond.c: the condition language of Monitor Levels (stub until written). */
+#include "rem.h"
