@@ -659,9 +659,14 @@ step_input(struct rem *rm, const char *site, const struct adef *a, struct arec *
 	step_time(rm, site, a, r, now, out);
 }
 
+/* Inside alert_begin ... alert_end every input shares one transaction. */
+static int batching;
+
 static int
 begin(struct tdb_context *t, struct buf *err)
 {
+	if (batching)
+		return 0;
 	if (tdb_transaction_start(t) != 0) {
 		buf_printf(err, "var/alerts.tdb: %s", tdb_errorstr(t));
 		return -1;
@@ -672,6 +677,8 @@ begin(struct tdb_context *t, struct buf *err)
 static int
 commit(struct tdb_context *t, struct buf *err)
 {
+	if (batching)
+		return 0;
 	if (tdb_transaction_commit(t) != 0) {
 		buf_printf(err, "var/alerts.tdb: %s", tdb_errorstr(t));
 		return -1;
@@ -726,11 +733,40 @@ input(struct rem *rm, const char *site, const char *alert, const char *subject, 
 	int rc = arec_store(t, site, &r) == 0 ? 0 : -1;
 	if (rc < 0) {
 		buf_printf(err, "var/alerts.tdb: %s", tdb_errorstr(t));
-		tdb_transaction_cancel(t);
+		if (!batching)
+			tdb_transaction_cancel(t);
 	} else
 		rc = commit(t, err);
 	arec_free(&r);
 	return rc;
+}
+
+int
+alert_begin(struct rem *rm, struct buf *err)
+{
+	struct tdb_context *t = adb(rm, 1);
+	if (!t) {
+		buf_printf(err, "var/alerts.tdb: cannot open it for writing");
+		return -1;
+	}
+	if (begin(t, err) < 0)
+		return -1;
+	batching = 1;
+	return 0;
+}
+
+int
+alert_end(struct rem *rm, int keep, struct buf *err)
+{
+	struct tdb_context *t = adb(rm, 1);
+	if (!batching || !t)
+		return 0;
+	batching = 0;
+	if (!keep) {
+		tdb_transaction_cancel(t);
+		return 0;
+	}
+	return commit(t, err);
 }
 
 int

@@ -1475,6 +1475,11 @@ void alert_check(struct rem *, const char *site, const char *name, const struct 
 int alert_input(struct rem *, const char *site, const char *alert, const char *subject, int on,
 		const char *sources, time_t now, struct buf *out, struct buf *err);
 
+/* Many inputs in one transaction (a level evaluation's): alert_begin,
+ * alert_input..., alert_end (keep 0: throw them away).  0, or -1 with why
+ * in err. */
+int alert_begin(struct rem *, struct buf *err);
+int alert_end(struct rem *, int keep, struct buf *err);
 /* The same by hand or from another program (rem-alert raise, clear):
  * held until cleared the same way; subject must exist.  note says why. */
 int alert_manual(struct rem *, const char *site, const char *alert, const char *subject, int on,
