@@ -273,3 +273,104 @@ setup_alerts() {
 	run rem check alert/down
 	assert_success
 }
+
+# A host with two power supplies on two PDUs and two uplinks on two
+# switches, a machine on it, and services web -> app.
+cabled() {
+	base local
+	mk hwset host <<-'X'
+	virtual: true
+	ports:
+	  - {name: "power{n}", count: 2, direction: consumer, resource: power-220, media: c14}
+	  - {name: "eth{n}", count: 2, direction: consumer, resource: network, media: rj45}
+	X
+	mk hwset pdu <<-'X'
+	ports:
+	  - {name: "outlet{n}", count: 4, direction: provider, resource: power-220, media: c13}
+	X
+	mk hwset switch <<-'X'
+	ports:
+	  - {name: "port{n}", count: 4, direction: provider, resource: network, media: rj45}
+	X
+	mk hwinst pdu-a <<<'set: hwset/pdu'
+	mk hwinst pdu-b <<<'set: hwset/pdu'
+	mk hwinst sw1 <<<'set: hwset/switch'
+	mk hwinst sw2 <<<'set: hwset/switch'
+	mk hwinst host1 <<-'X'
+	set: hwset/host
+	links:
+	  power1: hwinst/pdu-a:outlet1
+	  power2: hwinst/pdu-b:outlet1
+	  eth1: hwinst/sw1:port1
+	  eth2: hwinst/sw2:port1
+	X
+	rem-put mvinst/h1 hwinst=hwinst/host1 platform=platform/deb megavisor=megavisor/local
+	mk service app <<-'X'
+	stage: production
+	packages: [package/p]
+	interfaces:
+	  api: {mount: "package/p:api"}
+	X
+	mk package p <<-'X'
+	interfaces:
+	  api: {type: transaction, port: 8000}
+	X
+	mk service web <<-'X'
+	stage: production
+	packages: [package/p]
+	connections:
+	  api: {to: "service/app:api"}
+	X
+	for m in web1 app1 app2; do
+		s=${m%?}
+		mk machine $m <<-X
+		mvinst: mvinst/h1
+		service: service/$s
+		X
+	done
+	contact ops
+	mk alert power-lost <<<'contacts: [contact/ops]'
+	mk alert uplink-down <<<'contacts: [contact/ops]'
+	mk alert host-down <<<'contacts: [contact/ops]'
+	mk alert slow <<<'contacts: [contact/ops]'
+	rem check
+}
+
+@test "port-derived dependencies with redundancy: suppressed only when every feed is down" {
+	cabled
+	at 0 rem-alert raise host-down hwinst/host1
+	at 0 rem-alert raise slow machine/web1
+	at 0 rem-alert raise power-lost hwinst/pdu-a
+	run at 10 rem-alert ls host-down
+	assert_output --partial $'\tcommunicating\t'
+	run at 10 rem-alert ls slow
+	assert_output --partial $'\tsuppressed\t'      # its host has an active alert
+	at 20 rem-alert clear host-down hwinst/host1
+	run at 30 rem-alert ls slow
+	assert_output --partial $'\tcommunicating\t'   # one PDU of two: host1 still fed
+	at 40 rem-alert raise power-lost hwinst/pdu-b
+	run at 50 rem-alert ls slow
+	assert_output --partial $'\tsuppressed\t'
+	run at 50 rem-alert why slow
+	assert_output --partial "hwinst/pdu-a"
+	assert_output --partial "hwinst/pdu-b"
+	# the suppressed one is told once the feeds come back
+	run at 60 rem-alert notify
+	refute_line --partial "slow@machine/web1 sent"
+	at 70 rem-alert clear power-lost hwinst/pdu-b
+	run at 80 rem-alert notify
+	assert_line --partial "slow@machine/web1 sent firing to contact/ops"
+}
+
+@test "service-derived dependencies: web's alerts wait while every app machine is alerting" {
+	cabled
+	at 0 rem-alert raise slow machine/web1
+	at 0 rem-alert raise slow machine/app1
+	run at 10 rem-alert ls slow@machine/web1
+	assert_output --partial $'\tcommunicating\t'   # app2 still serves app
+	at 20 rem-alert raise slow machine/app2
+	run at 30 rem-alert ls slow@machine/web1
+	assert_output --partial $'\tsuppressed\t'
+	run at 30 rem-alert deps machine/web1
+	assert_line --partial "service/app"
+}
