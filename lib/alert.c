@@ -601,10 +601,9 @@ step_time(struct rem *rm, const char *site, const struct adef *a, struct arec *r
 
 /* One evaluation: the sources' verdict (levels or by hand) at now. */
 static void
-step_input(struct rem *rm, const char *site, const struct adef *a, struct arec *r, long long now,
-	   struct buf *out)
+step_input(struct rem *rm, const char *site, const struct adef *a, struct arec *r, int old_eff,
+	   long long now, struct buf *out)
 {
-	int old_eff = r->evals ? (r->lraw || r->manual) : -1;
 	int eff = r->lraw || r->manual;
 	r->evals++;
 	r->last_eval = now;
@@ -720,6 +719,7 @@ input(struct rem *rm, const char *site, const char *alert, const char *subject, 
 		return -1;
 	struct arec r;
 	arec_load(t, site, alert, subject, &r);
+	int old_eff = r.evals ? (r.lraw || r.manual) : -1;
 	if (which == 0) {
 		r.lraw = on;
 		free(r.sources);
@@ -729,7 +729,7 @@ input(struct rem *rm, const char *site, const char *alert, const char *subject, 
 		free(r.manual_note);
 		r.manual_note = xstrdup(on && text ? text : "");
 	}
-	step_input(rm, site, a, &r, now, out);
+	step_input(rm, site, a, &r, old_eff, now, out);
 	int rc = arec_store(t, site, &r) == 0 ? 0 : -1;
 	if (rc < 0) {
 		buf_printf(err, "var/alerts.tdb: %s", tdb_errorstr(t));
@@ -1339,12 +1339,17 @@ alert_notify(struct rem *rm, const char *site, time_t now, int dry, double timeo
 		struct buf why = { 0 };
 		const char *st = status_of(&j, a, r, &why);
 		if (!r->status || strcmp(r->status, st)) {
-			if (strcmp(st, "ok") && strcmp(st, "clearing") &&
-			    (!r->status || strcmp(st, "communicating") ||
-			     strcmp(r->status, "ok")))
+			/* acks, suppressions by hand, flapping and clearing were
+			 * told when they happened; what only notify sees is told
+			 * here: suppressed by a dependency, and communicating */
+			if (!strcmp(st, "suppressed") || !strcmp(st, "communicating"))
 				alog(rm, site, r->name, r->subject, now, out, st, "%s", why.s);
-			if (!strcmp(st, "communicating"))
-				r->last_sent = r->nsent ? 0 : r->last_sent; /* tell at once */
+			/* what a dependency held back is told at once when it
+			 * lets go (acks, suppressions by hand and flapping do so
+			 * when they end) */
+			if (!strcmp(st, "communicating") && r->status &&
+			    !strcmp(r->status, "suppressed"))
+				r->last_sent = 0;
 			free(r->status);
 			r->status = xstrdup(st);
 		}

@@ -97,7 +97,7 @@ setup_alerts() {
 	at 5010 rem-alert notify
 	assert_equal "$(told | tail -1)" "ops firing down@hwinst/h1"
 	run at 5020 rem-alert why down
-	refute_output --partial "acknowledged"
+	refute_output --partial "acknowledged by"
 }
 
 @test "an alert back within its clear delay overrides a full ack (intermittent)" {
@@ -212,7 +212,7 @@ setup_alerts() {
 	at 620 rem-alert notify
 	assert_equal "$(told | tail -1)" "boss firing esc@hwinst/h1"
 	assert_equal "$(ntold)" 2
-	run rem-alert why esc
+	run at 630 rem-alert why esc
 	assert_output --partial "escalation step 2 of 2"
 }
 
