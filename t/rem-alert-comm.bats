@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # rem-alert test and what it stands on: contacts (mail, webhooks,
 # commands, groups), the secrets file, and the checks of contacts.  Mail
-# and webhooks go to real receivers on 127.0.0.1 (t/receivers/), each
+# and webhooks go to real receivers on 127.0.0.1 (contrib/receivers/), each
 # started by the test that needs it and stopped by teardown.
 load helper
 
@@ -21,7 +21,7 @@ PY=/usr/bin/python3
 smtpd() {
 	"$PY" -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd is not installed"
 	mkdir -p "$T/smtp"
-	"$PY" "$BATS_TEST_DIRNAME/receivers/smtpd.py" "$T/smtp" "$@" >"$T/smtpd.log" 2>&1 &
+	"$PY" "$BATS_TEST_DIRNAME/../contrib/receivers/smtpd.py" "$T/smtp" "$@" >"$T/smtpd.log" 2>&1 &
 	RECEIVERS="${RECEIVERS-} $!"
 	poll 400 test -s "$T/smtp/port" || fail "smtpd did not start: $(cat "$T/smtpd.log")"
 	SMTP_PORT=$(cat "$T/smtp/port")
@@ -30,7 +30,7 @@ smtpd() {
 # httpd [ARG...]: the HTTP receiver; requests in $T/http, port $HTTP_PORT.
 httpd() {
 	mkdir -p "$T/http"
-	"$PY" "$BATS_TEST_DIRNAME/receivers/httpd.py" "$T/http" "$@" >"$T/httpd.log" 2>&1 &
+	"$PY" "$BATS_TEST_DIRNAME/../contrib/receivers/httpd.py" "$T/http" "$@" >"$T/httpd.log" 2>&1 &
 	RECEIVERS="${RECEIVERS-} $!"
 	poll 400 test -s "$T/http/port" || fail "httpd did not start: $(cat "$T/httpd.log")"
 	HTTP_PORT=$(cat "$T/http/port")
