@@ -1443,6 +1443,8 @@ struct cond_data {
  * the verdict: "avg(total, 5m) = 0.734 > 0.5" or "no samples of total in
  * the last 5m". */
 int cond_eval(const struct cond *, const struct cond_data *, struct buf *explain);
+/* A compiled condition keeps scratch space for its evaluations: evaluate
+ * one in one thread at a time (copies may run apart). */
 void cond_free(struct cond *);
 
 /* ---- level.c: Monitor Levels, their groups and evaluation (rem-level(1)) ---- */
