@@ -955,6 +955,7 @@ level_run(struct inst *x, const char *text, const char *fn, int timeout, struct 
 	r->function = fn;
 	r->timeout = timeout;
 	r->grace = 1;
+	r->log_stdout = 1; /* what a trigger said, for whoever looks into why */
 	run_script(rm, r);
 	r->path = NULL, r->argv = NULL, r->env = NULL, r->cwd = NULL, r->object = NULL;
 	r->machine = NULL;

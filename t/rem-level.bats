@@ -259,6 +259,7 @@ w1 web.q/speed state machine/w1/package/web speed=slow (was unset)"
 	run wc -l <"$(pkgdir)/trig.log"
 	assert_output 2
 	grep -q "function=trigger" "$REM_ROOT/var/log/rem.log"
+	grep -q "object=machine/w1" "$REM_ROOT/var/log/rem.log"
 	run rem-level show w1
 	assert_output "$(printf 'web.q/down\ttrue\t2027-01-15T08:03:00Z\t2027-01-15T08:03:00Z\t2027-01-15T08:03:00Z')"
 }
