@@ -28,6 +28,12 @@
  * set, both as scope kind and name.  A group reading a State it sets
  * itself reads the value of its own last evaluation (hysteresis): no cycle.
  * Condition scripts may read States too; nobody can tell which.
+ *
+ * Groups fall into waves: those depending on no other first, then those
+ * depending only on the first wave, and so on; one wave unless States chain
+ * groups.  A wave is evaluated machine by machine, so each machine's
+ * recent samples are read once (per wave) and let go before the next
+ * machine's.
  */
 #include <err.h>
 #include <errno.h>
@@ -289,8 +295,9 @@ dfs(struct order *o, int u)
 	o->color[u] = 2;
 }
 
-/* L->order: Kahn's, in the groups' order where nothing decides; a cycle
- * leaves its groups in their own order after the rest. */
+/* L->order: by waves, each group in the wave after the last of those it
+ * depends on (Kahn's, the longest path), in the groups' order within a
+ * wave; a cycle leaves its groups in a last wave of their own. */
 static int
 order_groups(struct levels *L, int tell)
 {
@@ -325,22 +332,35 @@ order_groups(struct levels *L, int tell)
 			dfs(&o, u);
 	L->cycle = o.cycles > 0;
 	L->order = xcalloc((size_t)n + 1, sizeof *L->order);
+	L->wave = xcalloc((size_t)n + 1, sizeof *L->wave);
 	int *queue = xcalloc((size_t)n + 1, sizeof *queue), qh = 0, qt = 0, no = 0;
 	char *placed = xcalloc((size_t)n + 1, 1);
 	for (int u = 0; u < n; u++)
 		if (!indeg[u])
 			queue[qt++] = u;
+	L->nwaves = n ? 1 : 0;
 	while (qh < qt) {
 		int u = queue[qh++];
-		L->order[no++] = u;
 		placed[u] = 1;
-		for (int v = 0; v < n; v++)
-			if (adj[(size_t)u * (size_t)n + (size_t)v] && --indeg[v] == 0)
+		for (int v = 0; v < n; v++) {
+			if (!adj[(size_t)u * (size_t)n + (size_t)v])
+				continue;
+			if (L->wave[v] < L->wave[u] + 1)
+				L->wave[v] = L->wave[u] + 1;
+			if (--indeg[v] == 0)
 				queue[qt++] = v;
+		}
+		if (L->wave[u] + 1 > L->nwaves)
+			L->nwaves = L->wave[u] + 1;
 	}
+	int last = L->nwaves;
 	for (int u = 0; u < n; u++)
 		if (!placed[u])
-			L->order[no++] = u;
+			L->wave[u] = last, L->nwaves = last + 1;
+	for (int w = 0; w < L->nwaves; w++)
+		for (int u = 0; u < n; u++)
+			if (L->wave[u] == w)
+				L->order[no++] = u;
 	for (int u = 0; u < n; u++) {
 		for (int i = 0; i < k[u].nset; i++)
 			free(k[u].set[i]);
@@ -440,6 +460,7 @@ levels_free(struct levels *L)
 	}
 	free(L->g);
 	free(L->order);
+	free(L->wave);
 	memset(L, 0, sizeof *L);
 }
 
@@ -1294,6 +1315,7 @@ levels_eval(struct rem *rm, const char *site, const struct level_eval *o, FILE *
 		c.status = EX_REM_USAGE;
 	if (L.cycle) {
 		levels_free(&L);
+		ctx_free(&c);
 		close(lock);
 		return EX_REM_USAGE;
 	}
@@ -1301,26 +1323,34 @@ levels_eval(struct rem *rm, const char *site, const struct level_eval *o, FILE *
 	char **machines = list_names(rm, site, "machine", &nm);
 	char *matched = xcalloc((size_t)o->nonly + 1, 1);
 	struct smap touched = { 0 };
-	for (int oi = 0; oi < L.n; oi++) {
-		const struct level_group *g = &L.g[L.order[oi]];
+	/* machine by machine within a wave: its samples read once and let go
+	 * after it, so a run over thousands holds one machine's at a time */
+	for (int w0 = 0, w1; w0 < L.n; w0 = w1) {
+		for (w1 = w0; w1 < L.n && L.wave[L.order[w1]] == L.wave[L.order[w0]]; w1++)
+			;
 		for (int mi = 0; mi < nm; mi++) {
 			struct mach *mc = mach_get(&c, machines[mi]);
-			const struct monitor *m = mach_monitor(mc, g->mon);
-			if (!m)
-				continue;
-			int want = !o->nonly;
-			for (int i = 0; i < o->nonly; i++)
-				if (named(o->only[i], mc->name, g))
-					want = matched[i] = 1;
-			if (!want || g->bad)
-				continue;
-			struct lrec prev;
-			lrec_get(rm, site, mc->name, g, &prev);
-			if (!o->force && prev.verdict != NEVER && c.now < prev.last + m->interval)
-				continue;
-			struct inst x;
-			inst_init(&x, &c, g, m, mc);
-			eval_instance(&x, &prev, o->verbose, &touched);
+			for (int oi = w0; mc && oi < w1; oi++) {
+				const struct level_group *g = &L.g[L.order[oi]];
+				const struct monitor *m = mach_monitor(mc, g->mon);
+				if (!m)
+					continue;
+				int want = !o->nonly;
+				for (int i = 0; i < o->nonly; i++)
+					if (named(o->only[i], mc->name, g))
+						want = matched[i] = 1;
+				if (!want || g->bad)
+					continue;
+				struct lrec prev;
+				lrec_get(rm, site, mc->name, g, &prev);
+				if (!o->force && prev.verdict != NEVER && c.now < prev.last + m->interval)
+					continue;
+				struct inst x;
+				inst_init(&x, &c, g, m, mc);
+				eval_instance(&x, &prev, o->verbose, &touched);
+			}
+			smap_free(&c.recent, recent_free_v);
+			memset(&c.recent, 0, sizeof c.recent);
 			fflush(out);
 		}
 	}

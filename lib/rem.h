@@ -1495,7 +1495,10 @@ struct level_group {
 struct levels {
 	struct level_group *g; /* sorted by monitor, then name */
 	int n;
-	int *order;          /* indexes into g */
+	int *order;          /* indexes into g, by wave */
+	int *wave;           /* per group: after every group of an earlier wave,
+				and depending on none of its own wave */
+	int nwaves;
 	int cycle;           /* States read and set form a cycle (told) */
 };
 #define LV_TELL_CONDS 1  /* levels_load: tell conditions that do not compile */

@@ -185,17 +185,23 @@ w2 web.q/flaky unknown (new)"
 	packages: [package/aa, package/zz]
 	X
 	rem-put machine/w1 mvinst=mvinst/local service=service/s
-	printf '%s w1 zz.m v=50\n' $T0 | rem-collect store >/dev/null
+	rem-put machine/w2 mvinst=mvinst/local service=service/s
+	printf '%s w1 zz.m v=50\n%s w2 zz.m v=1\n' $T0 $T0 | rem-collect store >/dev/null
 	run rem-check
 	assert_success
+	# every machine's setter before any machine's reader
 	run ev $T0
 	assert_success
 	assert_output "w1 zz.m/health true (new)
 w1 zz.m/health state machine/w1 health=bad (was unset)
+w2 zz.m/health false (new)
+w2 zz.m/health state machine/w2 health=good (was unset)
 w1 aa.m/sick true (new)
-w1 aa.m/sick state machine/w1/package/aa mood=sad (was unset)"
+w1 aa.m/sick state machine/w1/package/aa mood=sad (was unset)
+w2 aa.m/sick false (new)
+w2 aa.m/sick state machine/w2/package/aa mood=fine (was unset)"
 	printf '%s w1 zz.m v=1\n' $((T0 + 60)) | rem-collect store >/dev/null
-	run ev $((T0 + 60))
+	run ev $((T0 + 60)) w1/zz.m/health w1/aa.m/sick
 	assert_line --index 0 "w1 zz.m/health false (was true)"
 	assert_line --index 2 "w1 aa.m/sick false (was true)"
 	run rem-level show w1
@@ -231,6 +237,33 @@ w1 web.q/speed state machine/w1/package/web speed=slow (was unset)"
 	assert_line "$((T0 + 120)): 2"
 	run rem-state ls -l machine/w1/package/web
 	assert_output "$(printf 'machine/w1/package/web\tspeed\tok\t2027-01-15T08:02:00Z\t2027-01-15T08:02:00Z')"
+}
+
+@test "State scopes: the package on the machine, the machine, its service, the site" {
+	lvtree
+	levels <<-'X'
+	busy:
+	  - if: last(total) > 5
+	    state: p
+	    value: "1"
+	  - if: last(total) > 5
+	    scope: machine
+	    state: m
+	    value: "2"
+	  - if: last(total) > 5
+	    scope: service
+	    state: s
+	    value: "3"
+	  - if: last(total) > 5
+	    scope: site
+	    state: t
+	    value: "4"
+	X
+	sample $T0 w1 total=7
+	run ev $T0 w1/web.q/busy
+	assert_success
+	run rem-state ls
+	assert_output "$(printf 'machine/w1\tm\t2\nmachine/w1/package/web\tp\t1\nservice/web\ts\t3\nsite\tt\t4')"
 }
 
 @test "a trigger runs when the group comes to hold, not while it holds, again after it stopped" {
