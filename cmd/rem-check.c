@@ -125,6 +125,7 @@ check_site(struct rem *r, const char *site)
 		free(dirs[i]);
 	}
 	free(dirs);
+	problems += levels_check_site(r, site); /* across files: States' cycles */
 }
 
 int

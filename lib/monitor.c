@@ -497,6 +497,13 @@ monitors_check(const struct ydoc *d, int map, struct problems *pr)
 		int g = ydoc_child(d, i, "graphs");
 		if (g >= 0)
 			check_graphs(d, g, dsn, p, pr);
+		int lv = ydoc_child(d, i, "levels");
+		if (lv >= 0) {
+			struct monitor m; /* its data sources and vantages */
+			monitor_from(d, i, NULL, &m);
+			levels_check(d, lv, &m, pr);
+			monitor_free(&m);
+		}
 	}
 }
 

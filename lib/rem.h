@@ -1453,14 +1453,79 @@ void cond_free(struct cond *);
  * and from the site's levels: for the built-in machine probes; their
  * parsing, rem-check's checks (level_check), the order of evaluation and
  * the evaluation itself are level.c's.  rem-level(1) is its command. */
-/* rem-check's view of the levels of one monitor (node mon of a package
- * document, or of the site's levels map): syntax errors of conditions at
- * file line and column, unknown data sources and vantages, bad actions. */
+/* rem-check's view of the levels of one monitor: node mon is its levels
+ * map (group name -> list of levels), of a package document's monitor or
+ * of the site's levels.  Syntax errors of conditions at file line and
+ * column, unknown data sources and vantages, bad actions, empty groups. */
 void levels_check(const struct ydoc *, int mon, const struct monitor *, struct problems *);
-/* The whole site's levels: states read and set across levels form no
- * cycle, every alert named exists; problems printed (rem_warnx_at) with
- * file and line; returns how many. */
+/* The whole site's levels: the site's own (levels: in site.yaml, checked
+ * here as no kind check reads them, their alerts too), and States read
+ * and set across groups forming no cycle; problems printed (rem_warnx_at)
+ * with file and line; returns how many. */
 int levels_check_site(struct rem *, const char *site);
+
+enum { NODATA_KEEP, NODATA_FALSE, NODATA_TRUE };
+/* One level of a group: a condition (if: or script:) and its actions. */
+struct level {
+	char *cond_text;     /* if: */
+	char *script;        /* script: a file of the package folder, else a command */
+	struct cond *cond;   /* if: compiled; NULL for a script or a bad condition */
+	int timeout;         /* seconds a condition or trigger script may take */
+	int nodata;          /* NODATA_*: what an unknown condition counts as */
+	char *state, *value, *els; /* the State set when the group holds (value), or not (else) */
+	int scope;           /* CSCOPE_*: where that State is held */
+	char *trigger;       /* run when the group comes to hold */
+	char *alert;         /* the alert's name (alert/NAME in the file) */
+	char *description;
+	long line, col;      /* the level in its file */
+	long cline, ccol;    /* its if: or script: (ccol: of the text when cexact) */
+	int cexact;
+};
+/* A level group: the levels of one name on one monitor, ANDed. */
+struct level_group {
+	char *mon;           /* the monitor's id: "nginx.http", "cpu" */
+	char *name;
+	char *pkg;           /* its package; NULL: site.yaml's, on a built-in monitor */
+	char *file;          /* its file, relative to the tree */
+	long line, col;
+	struct level *lv;
+	int n;
+	int bad;             /* a condition did not compile: never evaluated */
+};
+/* The level groups of a site and the order to evaluate them in: a group
+ * setting a State another group reads comes first. */
+struct levels {
+	struct level_group *g; /* sorted by monitor, then name */
+	int n;
+	int *order;          /* indexes into g, by wave */
+	int *wave;           /* per group: after every group of an earlier wave,
+				and depending on none of its own wave */
+	int nwaves;
+	int cycle;           /* States read and set form a cycle (told) */
+};
+#define LV_TELL_CONDS 1  /* levels_load: tell conditions that do not compile */
+#define LV_TELL_CYCLES 2 /* and cycles, with file and line */
+/* Read the levels of every package and of site.yaml; returns the number
+ * of problems found (told as tell says). */
+int levels_load(struct rem *, const char *site, struct levels *, int tell);
+void levels_free(struct levels *);
+/* rem-level eval: every group instance due (force: all), or those named
+ * ("MACHINE/MONITOR/GROUP", "MONITOR/GROUP"), in order, under
+ * var/levels.lock; the changes (verbose: every verdict) printed to out.
+ * Returns an exit status: 0, 2 bad input, 3 a script or write failed. */
+struct level_eval {
+	int force, verbose;
+	char *const *only;
+	int nonly;
+};
+int levels_eval(struct rem *, const char *site, const struct level_eval *, FILE *out);
+/* rem-level test: one group instance evaluated and explained, no action
+ * taken, nothing stored.  0 when it holds, 1 when not (or unknown), 2. */
+int level_test(struct rem *, const char *site, const char *machine, const char *monitor,
+	       const char *group, FILE *out);
+/* rem-level show: the stored verdicts of a machine's group instances.
+ * 0, 1 when it has none, 2 when the machine does not exist. */
+int levels_show(struct rem *, const char *site, const char *machine, FILE *out);
 
 /* ---- alert.c: Alerts, their runtime state and the alert log (rem-alert(1)) ---- */
 
