@@ -600,10 +600,11 @@ step_time(struct rem *rm, const char *site, const struct adef *a, struct arec *r
 }
 
 /* One evaluation: the sources' verdict (levels or by hand) at now. */
-static void
+static int
 step_input(struct rem *rm, const char *site, const struct adef *a, struct arec *r, int old_eff,
 	   long long now, struct buf *out)
 {
+	int ended = 0;
 	int eff = r->lraw || r->manual;
 	r->evals++;
 	r->last_eval = now;
@@ -640,12 +641,10 @@ step_input(struct rem *rm, const char *site, const struct adef *a, struct arec *
 			}
 		} else {
 			if (r->incident) /* the last one ended without notify seeing it */
-				step_time(rm, site, a, r, now, out);
+				ended |= step_time(rm, site, a, r, now, out);
 			r->incident = now;
 			r->comm_start = r->last_sent = 0;
 			r->nsent = r->steps_told = r->flap_told = 0;
-			free(r->told);
-			r->told = NULL;
 			alog(rm, site, r->name, r->subject, now, out, "raised", "%s",
 			     r->manual && !r->lraw ? (r->manual_note && *r->manual_note ?
 						      r->manual_note : "by hand") :
@@ -655,8 +654,24 @@ step_input(struct rem *rm, const char *site, const struct adef *a, struct arec *
 		r->since = now;
 		r->cleared = 0;
 	}
-	step_time(rm, site, a, r, now, out);
+	return ended | step_time(rm, site, a, r, now, out);
 }
+
+struct alist {
+	struct arec *v;
+	int n;
+	const char *prefix;
+};
+
+struct judge {
+	struct rem *rm;
+	const char *site;
+	struct alist l;
+	struct adep *dep;
+};
+
+static int enqueue(struct judge *, struct tdb_context *, const struct adef *, struct arec *,
+		   const char *status, int from, int to, long long now, struct buf *out);
 
 /* Inside alert_begin ... alert_end every input shares one transaction. */
 static int batching;
@@ -729,7 +744,12 @@ input(struct rem *rm, const char *site, const char *alert, const char *subject, 
 		free(r.manual_note);
 		r.manual_note = xstrdup(on && text ? text : "");
 	}
-	step_input(rm, site, a, &r, old_eff, now, out);
+	if (step_input(rm, site, a, &r, old_eff, now, out)) {
+		struct judge j = { .rm = rm, .site = site };
+		enqueue(&j, t, a, &r, "resolved", 0, 0, now, out);
+		free(r.told);
+		r.told = NULL;
+	}
 	int rc = arec_store(t, site, &r) == 0 ? 0 : -1;
 	if (rc < 0) {
 		buf_printf(err, "var/alerts.tdb: %s", tdb_errorstr(t));
@@ -790,11 +810,6 @@ alert_manual(struct rem *rm, const char *site, const char *alert, const char *su
 
 /* ---- reading every instance ---- */
 
-struct alist {
-	struct arec *v;
-	int n;
-	const char *prefix;
-};
 
 static int
 collect_fn(struct tdb_context *t, TDB_DATA k, TDB_DATA v, void *arg)
@@ -859,12 +874,6 @@ alist_find(struct alist *l, const char *name, const char *subject)
 
 /* ---- what each instance is ---- */
 
-struct judge {
-	struct rem *rm;
-	const char *site;
-	struct alist l;
-	struct adep *dep;
-};
 
 static void
 judge_prepare(struct judge *j)

@@ -23,6 +23,7 @@ acme() {
 ahome() { echo "$REM_ROOT/var/machine/acme/$1/root"; }
 
 teardown() {
+	[ -f "$T/smtpd.pid" ] && kill "$(cat "$T/smtpd.pid")" 2>/dev/null
 	if [ -d "$REM_ROOT/var/machine/acme/pg1" ]; then
 		rem-pkg -R "$REM_ROOT" function -p postgresql purge pg1 >/dev/null 2>&1 || true
 	fi
@@ -90,4 +91,49 @@ teardown() {
 	assert_success
 	run curl -s "http://$a:8000/db"
 	assert_output --partial "no database reachable"
+}
+
+@test "example: nginx stopped on web1 raises web-down, mails ops, its trigger starts nginx, the alert clears and ops is told" {
+	acme
+	/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd is not installed"
+	mkdir -p "$T/smtp"
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/../contrib/receivers/smtpd.py" "$T/smtp" >"$T/smtpd.log" 2>&1 &
+	echo $! >"$T/smtpd.pid"
+	poll 400 test -s "$T/smtp/port"
+	rem-put site/acme mail.server="smtp://127.0.0.1:$(cat "$T/smtp/port")" config.monitor_interval=0 >/dev/null
+	rem-put alert/web-down clear=3s >/dev/null
+	rem-put package/nginx monitors.http.interval=1 >/dev/null
+	rem-mv create web1 app1 app2 log1 >/dev/null
+	rem-svc deploy log1 app1 app2 web1 >/dev/null
+	rem-collect setup web1 >/dev/null
+	rem-mv exec web1 -- rem-collect run -w 90 >/dev/null 2>&1 &
+	cycle() { rem-collect pull web1 >/dev/null 2>&1; rem-level eval; rem-alert notify; }
+	# it answers: the level does not hold
+	n=0
+	until cycle | grep -q "web1 nginx.http/down false"; do
+		n=$((n + 1)); [ $n -lt 40 ] || fail "the down level never evaluated false"; sleep 0.5
+	done
+	rem-pkg function -p nginx stop web1 >/dev/null
+	n=0
+	until [ -f "$T/smtp/1.eml" ]; do
+		cycle >>"$T/cycles"
+		n=$((n + 1)); [ $n -lt 60 ] || fail "no mail: $(cat "$T/cycles")"; sleep 0.5
+	done
+	run cat "$T/cycles"
+	assert_line "web1 nginx.http/down true (was false)"
+	assert_line --partial "web-down@machine/web1 raised nginx.http/down"
+	assert_line --regexp "web1 nginx.http/down trigger .* exit 0"
+	assert_line --partial "web-down@machine/web1 sent firing to contact/ops"
+	grep -q "^Subject: \[ACME\] firing: web server down on machine/web1" "$T/smtp/1.eml"
+	grep -q "RCPT TO ops@acme.example" "$T/smtp/1.env"
+	# the trigger started nginx again: the alert clears, then is over
+	n=0
+	until [ -f "$T/smtp/2.eml" ]; do
+		cycle >>"$T/cycles2"
+		n=$((n + 1)); [ $n -lt 60 ] || fail "not resolved: $(cat "$T/cycles2")"; sleep 0.5
+	done
+	grep -q "^Subject: \[ACME\] resolved: web server down on machine/web1" "$T/smtp/2.eml"
+	run rem-alert log -a web-down
+	assert_line --partial "web-down@machine/web1 cleared"
+	assert_line --partial "web-down@machine/web1 ended"
 }
