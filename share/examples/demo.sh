@@ -151,7 +151,7 @@ rem put alert/web-down clear=10s >/dev/null
 show 'rem level ls'
 show "rem mv exec $svcm app3 -- rem-collect run -w 40 >/dev/null 2>&1 & echo 'local monitors at work for 40 s'"
 sleep 3
-show 'rem collect pull web1 >/dev/null; rem level eval web1/nginx.http/down web1/nginx.http/speed -v'
+show 'rem collect pull web1 >/dev/null 2>&1; rem level eval -v web1/nginx.http/down web1/nginx.http/speed'
 show 'rem pkg function -p nginx stop web1'
 # the loop cron (or rem-sched) runs each minute, here every 2 s
 cycle() { rem collect pull $svcm app3 >/dev/null 2>&1; rem level eval; rem alert notify; }
@@ -163,7 +163,7 @@ while [ $i -lt 10 ] && ! ls "$mail"/*.eml >/dev/null 2>&1; do
 	i=$((i + 1))
 done
 show 'rem alert ls -a'
-show "sed -n -e '/^Subject:/p' -e '/^\$/,\$p' \"\$(ls $mail/*.eml | head -1)\""
+show "tr -d '\\r' <$mail/1.eml | sed -n -e '/^Subject:/p' -e '/^\$/,\$p'"
 show 'grep "function=trigger\|nginx start" "$REM_ROOT/var/log/rem.log" | tail -2 | cut -c1-160'
 i=0
 while [ $i -lt 15 ] && [ "$(ls "$mail"/*.eml 2>/dev/null | wc -l)" -lt 2 ]; do
