@@ -6,6 +6,7 @@
  * a contact (test).
  */
 #include <err.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,12 +20,13 @@
 	"  why alert[@subject]\n"                                              \
 	"  deps subject\n"                                                     \
 	"  ack [-s period] [-e expiry] [-u author] [-m note] alert[@subject]\n" \
-	"  unack alert[@subject]\n"                                            \
+	"  unack [-u author] alert[@subject]\n"                                            \
 	"  suppress [-p period] [-u author] [-m note] alert[@subject]\n"       \
-	"  unsuppress alert[@subject]\n"                                       \
+	"  unsuppress [-u author] alert[@subject]\n"                                       \
 	"  raise [-m note] alert subject\n"                                    \
 	"  clear alert subject\n"                                              \
 	"  notify [-n] [-t seconds]\n"                                         \
+	"  queue\n"                                                            \
 	"  log [-a alert] [-s since] [-e end]\n"                               \
 	"  test [-m text] contact"
 
@@ -83,6 +85,413 @@ cmd_test(struct rem *rm, int argc, char **argv)
 	return finish_stdout(rc);
 }
 
+
+static const char *
+author(const char *opt)
+{
+	if (opt && *opt)
+		return opt;
+	const char *e = getenv("REM_USER");
+	if (e && *e)
+		return e;
+	e = getenv("USER");
+	if (e && *e)
+		return e;
+	struct passwd *pw = getpwuid(getuid());
+	return pw ? pw->pw_name : "unknown";
+}
+
+static void
+say(struct buf *b)
+{
+	if (b->len)
+		fputs(b->s, stdout);
+	buf_reset(b);
+}
+
+static int
+fail(struct buf *err, int rc)
+{
+	warnx("%s", err->s ? err->s : "failed");
+	return rc;
+}
+
+static void
+when(char *out, size_t sz, long long t)
+{
+	if (!t) {
+		snprintf(out, sz, "-");
+		return;
+	}
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, sz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ls: instances that are not ok (-a: all), with their status and why. */
+static int
+cmd_ls(struct rem *rm, int argc, char **argv)
+{
+	int all = 0, c;
+	while ((c = getopt(argc, argv, "a")) != -1)
+		switch (c) {
+		case 'a': all = 1; break;
+		default: usage_exit(USAGE);
+		}
+	struct aview *v;
+	int n;
+	alert_view(rm, rm->site, rem_now(), &v, &n);
+	int shown = 0;
+	for (int i = 0; i < n; i++) {
+		int named = optind >= argc;
+		for (int k = optind; k < argc && !named; k++) {
+			size_t l = strlen(v[i].name);
+			named = !strcmp(argv[k], v[i].name) ||
+				(!strncmp(argv[k], v[i].name, l) && argv[k][l] == '@' &&
+				 !strcmp(argv[k] + l + 1, v[i].subject));
+		}
+		if (!named || (!all && !strcmp(v[i].status, "ok")))
+			continue;
+		char ts[32];
+		when(ts, sizeof ts, v[i].since);
+		printf("%s@%s\t%s\t%s\t%s\n", v[i].name, v[i].subject, v[i].status, ts, v[i].why);
+		shown++;
+	}
+	aview_free(v, n);
+	struct buf q = { 0 };
+	int nq = alert_outbox(rm, rm->site, &q);
+	if (nq)
+		fprintf(stderr, "rem-alert: %d message%s waiting to be sent (rem-alert queue)\n", nq,
+			nq == 1 ? "" : "s");
+	buf_free(&q);
+	return finish_stdout(0);
+}
+
+/* queue: the messages waiting. */
+static int
+cmd_queue(struct rem *rm, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		usage_exit(USAGE);
+	struct buf q = { 0 };
+	alert_outbox(rm, rm->site, &q);
+	fputs(q.s ? q.s : "", stdout);
+	buf_free(&q);
+	return finish_stdout(0);
+}
+
+/* why: everything about one instance. */
+static int
+cmd_why(struct rem *rm, int argc, char **argv)
+{
+	if (argc != 2)
+		usage_exit(USAGE);
+	struct buf err = { 0 };
+	char *name, *subject;
+	if (alert_resolve(rm, rm->site, argv[1], &name, &subject, &err) < 0)
+		return fail(&err, EX_REM_USAGE);
+	struct aview *v;
+	int n, found = 0;
+	time_t now = rem_now();
+	alert_view(rm, rm->site, now, &v, &n);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(v[i].name, name) || strcmp(v[i].subject, subject))
+			continue;
+		found = 1;
+		char a[32], b[32];
+		when(a, sizeof a, v[i].since);
+		printf("%s@%s is %s: %s\n", name, subject, v[i].status, v[i].why);
+		printf("  %s since %s", v[i].active ? "active" : "inactive", a);
+		if (v[i].sources && *v[i].sources)
+			printf(", raised: %s", v[i].sources);
+		printf("\n");
+		if (v[i].incident) {
+			when(a, sizeof a, v[i].incident);
+			when(b, sizeof b, v[i].last_sent);
+			printf("  this alert began %s; told %d time%s, last %s", a, v[i].nsent,
+			       v[i].nsent == 1 ? "" : "s", b);
+			if (v[i].nsteps)
+				printf("; escalation step %d of %d", v[i].steps, v[i].nsteps);
+			if (v[i].next) {
+				when(b, sizeof b, v[i].next);
+				printf("; next at %s", b);
+			}
+			printf("\n");
+		}
+		printf("  flapping: %s (%.0f%% weighted changes)\n", v[i].flapping ? "yes" : "no",
+		       v[i].flap_pct);
+	}
+	aview_free(v, n);
+	if (!found) {
+		const char *p = NULL;
+		char *path = obj_path(rm, rm->site, "alert", name);
+		if (access(path, F_OK) != 0)
+			p = "no such alert";
+		free(path);
+		printf("%s@%s is ok: %s\n", name, subject, p ? p : "it was never raised");
+	}
+	struct adep *a = adep_build(rm, rm->site, &err);
+	if (a) {
+		int node = adep_find(a, subject);
+		struct buf d = { 0 };
+		if (node >= 0)
+			adep_describe(a, node, &d);
+		if (d.len) {
+			printf("  %s depends on (each line: down only when all are):\n", subject);
+			for (char *l = d.s, *e; l && *l; l = e ? e + 1 : NULL) {
+				e = strchr(l, '\n');
+				printf("    %.*s\n", e ? (int)(e - l) : (int)strlen(l), l);
+			}
+		}
+		buf_free(&d);
+		adep_free(a);
+	}
+	free(name);
+	free(subject);
+	buf_free(&err);
+	return finish_stdout(0);
+}
+
+static int
+period_arg(const char *s, long *p, const char *what)
+{
+	if (duration_parse(s, p) < 0 || *p <= 0) {
+		warnx("%s '%s': a duration such as 10m, 30m, 1h, 2h30m", what, s);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+instance_arg(struct rem *rm, const char *arg, char **name, char **subject)
+{
+	struct buf err = { 0 };
+	int rc = alert_resolve(rm, rm->site, arg, name, subject, &err);
+	if (rc < 0)
+		warnx("%s", err.s);
+	buf_free(&err);
+	return rc;
+}
+
+/* ack [-s period] [-e expiry] [-u author] [-m note] instance */
+static int
+cmd_ack(struct rem *rm, int argc, char **argv)
+{
+	const char *by = NULL, *note = NULL;
+	long snooze = 0, expiry = 0;
+	int c;
+	while ((c = getopt(argc, argv, "s:e:u:m:")) != -1)
+		switch (c) {
+		case 's': if (period_arg(optarg, &snooze, "-s") < 0) return EX_REM_USAGE; break;
+		case 'e': if (period_arg(optarg, &expiry, "-e") < 0) return EX_REM_USAGE; break;
+		case 'u': by = optarg; break;
+		case 'm': note = optarg; break;
+		default: usage_exit(USAGE);
+		}
+	if (argc - optind != 1 || (snooze && expiry))
+		usage_exit(USAGE);
+	char *name, *subject;
+	if (instance_arg(rm, argv[optind], &name, &subject) < 0)
+		return EX_REM_USAGE;
+	struct buf out = { 0 }, err = { 0 };
+	int rc = alert_ack(rm, rm->site, name, subject, snooze ? 1 : 0, snooze ? snooze : expiry,
+			   author(by), note, rem_now(), &out, &err);
+	say(&out);
+	if (rc)
+		fail(&err, rc);
+	free(name);
+	free(subject);
+	buf_free(&out);
+	buf_free(&err);
+	return finish_stdout(rc);
+}
+
+static int
+cmd_unack(struct rem *rm, int argc, char **argv)
+{
+	const char *by = NULL;
+	int c;
+	while ((c = getopt(argc, argv, "u:")) != -1)
+		switch (c) {
+		case 'u': by = optarg; break;
+		default: usage_exit(USAGE);
+		}
+	if (argc - optind != 1)
+		usage_exit(USAGE);
+	char *name, *subject;
+	if (instance_arg(rm, argv[optind], &name, &subject) < 0)
+		return EX_REM_USAGE;
+	struct buf out = { 0 }, err = { 0 };
+	int rc = alert_ack(rm, rm->site, name, subject, -1, -1, author(by), NULL, rem_now(), &out,
+			   &err);
+	say(&out);
+	if (rc)
+		fail(&err, rc);
+	free(name);
+	free(subject);
+	buf_free(&out);
+	buf_free(&err);
+	return finish_stdout(rc);
+}
+
+static int
+suppress(struct rem *rm, int argc, char **argv, int on)
+{
+	const char *by = NULL, *note = NULL;
+	long period = 0;
+	int c;
+	while ((c = getopt(argc, argv, on ? "p:u:m:" : "u:")) != -1)
+		switch (c) {
+		case 'p': if (period_arg(optarg, &period, "-p") < 0) return EX_REM_USAGE; break;
+		case 'u': by = optarg; break;
+		case 'm': note = optarg; break;
+		default: usage_exit(USAGE);
+		}
+	if (argc - optind != 1)
+		usage_exit(USAGE);
+	char *name, *subject;
+	if (instance_arg(rm, argv[optind], &name, &subject) < 0)
+		return EX_REM_USAGE;
+	struct buf out = { 0 }, err = { 0 };
+	int rc = alert_suppress(rm, rm->site, name, subject, on ? period : -1, author(by), note,
+				rem_now(), &out, &err);
+	say(&out);
+	if (rc)
+		fail(&err, rc);
+	free(name);
+	free(subject);
+	buf_free(&out);
+	buf_free(&err);
+	return finish_stdout(rc);
+}
+
+static int
+cmd_suppress(struct rem *rm, int argc, char **argv)
+{
+	return suppress(rm, argc, argv, 1);
+}
+
+static int
+cmd_unsuppress(struct rem *rm, int argc, char **argv)
+{
+	return suppress(rm, argc, argv, 0);
+}
+
+static int
+manual(struct rem *rm, int argc, char **argv, int on)
+{
+	const char *note = NULL;
+	int c;
+	while ((c = getopt(argc, argv, on ? "m:" : "")) != -1)
+		switch (c) {
+		case 'm': note = optarg; break;
+		default: usage_exit(USAGE);
+		}
+	if (argc - optind != 2)
+		usage_exit(USAGE);
+	const char *alert = argv[optind], *subject = argv[optind + 1];
+	struct buf out = { 0 }, err = { 0 };
+	int rc = alert_manual(rm, rm->site, alert, subject, on, note, rem_now(), &out, &err) < 0 ?
+			 EX_REM_USAGE : 0;
+	say(&out);
+	if (rc)
+		fail(&err, rc);
+	buf_free(&out);
+	buf_free(&err);
+	return finish_stdout(rc);
+}
+
+static int
+cmd_raise(struct rem *rm, int argc, char **argv)
+{
+	return manual(rm, argc, argv, 1);
+}
+
+static int
+cmd_clear(struct rem *rm, int argc, char **argv)
+{
+	return manual(rm, argc, argv, 0);
+}
+
+/* notify [-n] [-t seconds]: what is due, told. */
+static int
+cmd_notify(struct rem *rm, int argc, char **argv)
+{
+	int dry = 0, c;
+	double timeout = 30;
+	while ((c = getopt(argc, argv, "nt:")) != -1)
+		switch (c) {
+		case 'n': dry = 1; break;
+		case 't': {
+			char *end;
+			timeout = strtod(optarg, &end);
+			if (*end || timeout <= 0 || timeout > 3600) {
+				warnx("-t '%s': seconds, more than 0 and at most 3600", optarg);
+				return EX_REM_USAGE;
+			}
+		} break;
+		default: usage_exit(USAGE);
+		}
+	if (argc != optind)
+		usage_exit(USAGE);
+	struct buf out = { 0 };
+	int rc = alert_notify(rm, rm->site, rem_now(), dry, timeout, &out);
+	say(&out);
+	buf_free(&out);
+	return finish_stdout(rc);
+}
+
+/* log [-a alert[@subject]] [-s since] [-e end]: the alert log of the site. */
+static int
+cmd_log(struct rem *rm, int argc, char **argv)
+{
+	const char *alert = NULL;
+	time_t since = 0, end = 0;
+	int c;
+	while ((c = getopt(argc, argv, "a:s:e:")) != -1)
+		switch (c) {
+		case 'a': alert = optarg; break;
+		case 's':
+		case 'e':
+			if (time_parse(optarg, c == 's' ? &since : &end) < 0) {
+				warnx("-%c '%s': seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ", c,
+				      optarg);
+				return EX_REM_USAGE;
+			}
+			break;
+		default: usage_exit(USAGE);
+		}
+	if (argc != optind)
+		usage_exit(USAGE);
+	char *path = xasprintf("%s/var/log/alerts.log", rm->root);
+	FILE *f = fopen(path, "r");
+	free(path);
+	if (!f)
+		return finish_stdout(0);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		char ts[32], site[256], inst[1024];
+		if (sscanf(line, "%31s %255s %1023s", ts, site, inst) != 3 || strcmp(site, rm->site))
+			continue;
+		time_t t;
+		if (time_parse(ts, &t) < 0 || (since && t < since) || (end && t > end))
+			continue;
+		if (alert) {
+			size_t l = strlen(alert);
+			if (strncmp(inst, alert, l) || (inst[l] != '@' && inst[l] != 0))
+				continue;
+		}
+		fputs(line, stdout);
+	}
+	free(line);
+	fclose(f);
+	return finish_stdout(0);
+}
+
 /* deps: the dependency groups of a subject, and whether it is down. */
 static int
 cmd_deps(struct rem *rm, int argc, char **argv)
@@ -116,6 +525,17 @@ int
 main(int argc, char **argv)
 {
 	static const struct subcmd subs[] = {
+		{ "ls", cmd_ls },
+		{ "why", cmd_why },
+		{ "ack", cmd_ack },
+		{ "unack", cmd_unack },
+		{ "suppress", cmd_suppress },
+		{ "unsuppress", cmd_unsuppress },
+		{ "raise", cmd_raise },
+		{ "clear", cmd_clear },
+		{ "notify", cmd_notify },
+		{ "queue", cmd_queue },
+		{ "log", cmd_log },
 		{ "test", cmd_test },
 		{ "deps", cmd_deps },
 		{ NULL, NULL },

@@ -13,7 +13,9 @@
 
 static const char gitignore[] =
 	"# runtime data of REM: derived or append-only, never kept in git\n"
-	"/var/\n";
+	"/var/\n"
+	"# passwords and tokens (rem-contact(5)): never in git\n"
+	"/secrets\n";
 
 int
 main(int argc, char **argv)
@@ -75,10 +77,15 @@ main(int argc, char **argv)
 	if (read_file(gi, &old) < 0) {
 		if (atomic_write(gi, gitignore, strlen(gitignore), 0644) < 0)
 			err(EX_REM_FAIL, ".gitignore");
-	} else if (!strstr(old.s, "/var/")) {
+	} else if (!strstr(old.s, "/var/") || !strstr(old.s, "/secrets")) {
+		/* a tree made before: add what it lacks, keep the rest */
 		if (old.len && old.s[old.len - 1] != '\n')
 			buf_addc(&old, '\n');
-		buf_adds(&old, gitignore);
+		const char *sec = strstr(gitignore, "# passwords");
+		if (!strstr(old.s, "/var/"))
+			buf_add(&old, gitignore, (size_t)(sec - gitignore));
+		if (!strstr(old.s, "/secrets"))
+			buf_adds(&old, sec);
 		if (atomic_write(gi, old.s, old.len, 0644) < 0)
 			err(EX_REM_FAIL, ".gitignore");
 	}

@@ -35,8 +35,8 @@ static const struct {
 	{ "collect", "monitors: the local monitor, its spool, the collector into RRD files" },
 	{ "graph", "graphs of a machine's monitors, a service's machines, a State, as PNG" },
 	{ "state", "named values held against the site, machines, services and packages" },
-	{ "level", "Monitor Levels: evaluate conditions over samples and States, take their actions" },
-	{ "alert", "Alerts: state, dependencies, acknowledgement, communication, escalation, log" },
+	{ "level", "monitor levels: evaluate conditions over samples and States, take their actions" },
+	{ "alert", "alerts: state, dependencies, acknowledgement, communication, escalation, log" },
 	{ 0 },
 };
 

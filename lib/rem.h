@@ -1443,6 +1443,8 @@ struct cond_data {
  * the verdict: "avg(total, 5m) = 0.734 > 0.5" or "no samples of total in
  * the last 5m". */
 int cond_eval(const struct cond *, const struct cond_data *, struct buf *explain);
+/* A compiled condition keeps scratch space for its evaluations: evaluate
+ * one in one thread at a time (copies may run apart). */
 void cond_free(struct cond *);
 
 /* ---- level.c: Monitor Levels, their groups and evaluation (rem-level(1)) ---- */
@@ -1539,6 +1541,52 @@ void alert_check(struct rem *, const char *site, const char *name, const struct 
 		 struct problems *);
 int alert_input(struct rem *, const char *site, const char *alert, const char *subject, int on,
 		const char *sources, time_t now, struct buf *out, struct buf *err);
+
+/* Many inputs in one transaction (a level evaluation's): alert_begin,
+ * alert_input..., alert_end (keep 0: throw them away).  0, or -1 with why
+ * in err. */
+int alert_begin(struct rem *, struct buf *err);
+int alert_end(struct rem *, int keep, struct buf *err);
+/* The same by hand or from another program (rem-alert raise, clear):
+ * held until cleared the same way; subject must exist.  note says why. */
+int alert_manual(struct rem *, const char *site, const char *alert, const char *subject, int on,
+		 const char *note, time_t now, struct buf *out, struct buf *err);
+/* What time does (hysteresis, clear delays, expiries), then each
+ * instance's status with what it depends on (explicit and adep's), the
+ * messages due queued in var/alerts.tdb, then every queued message due
+ * sent through comm_send (timeout seconds each); a message not sent is
+ * kept and tried again with back-off.  dry: only say what would be told.
+ * One notify at a time (var/alert.lock).  Lines to out; 0, or
+ * EX_REM_FAIL when something could not be sent or stored. */
+int alert_notify(struct rem *, const char *site, time_t now, int dry, double timeout,
+		 struct buf *out);
+/* Acknowledge: snooze for period seconds, or fully (period: the expiry;
+ * 0: the alert's ack-expiry) until it has been inactive for its clear
+ * delay; snooze < 0 and period < 0: remove the acknowledgement.  A status
+ * (EX_REM_USAGE with why in err when it is not active...). */
+int alert_ack(struct rem *, const char *site, const char *alert, const char *subject,
+	      int snooze, long period, const char *by, const char *note, time_t now,
+	      struct buf *out, struct buf *err);
+/* Suppress by force for period (0: the alert's suppress:, also the most);
+ * period < 0: end it.  A status. */
+int alert_suppress(struct rem *, const char *site, const char *alert, const char *subject,
+		   long period, const char *by, const char *note, time_t now, struct buf *out,
+		   struct buf *err);
+/* Every instance as it stands at now (nothing stored). */
+struct aview {
+	char *name, *subject, *status, *why, *sources;
+	long long since, incident, last_sent, next;
+	int active, flapping, ack, nsent, steps, nsteps;
+	double flap_pct;
+};
+int alert_view(struct rem *, const char *site, time_t now, struct aview **, int *n);
+void aview_free(struct aview *, int n);
+/* The messages waiting, one line each: INSTANCE STATUS CONTACT ATTEMPTS
+ * NEXT ERROR (tab-separated); returns how many. */
+int alert_outbox(struct rem *, const char *site, struct buf *out);
+/* "NAME@SUBJECT", or NAME alone when the site has one instance of it. */
+int alert_resolve(struct rem *, const char *site, const char *arg, char **name, char **subject,
+		  struct buf *err);
 
 /* ---- comm.c: secrets and communications ---- */
 

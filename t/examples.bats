@@ -13,7 +13,7 @@ acme() {
 	rm -rf "$REM_ROOT"
 	rem-init -S acme >/dev/null
 	cp -R "$ex/site.yaml" "$ex/location" "$ex/hwset" "$ex/hwinst" "$ex/platform" "$ex/mvinst" \
-		"$ex/machine" "$ex/package" "$ex/service" "$REM_ROOT/acme/"
+		"$ex/machine" "$ex/package" "$ex/service" "$ex/alert" "$ex/contact" "$REM_ROOT/acme/"
 	rm -f "$REM_ROOT/acme/machine/ns1.yaml" "$REM_ROOT/acme/machine/ns2.yaml"
 	rem-mv import -s hwset/host local >/dev/null
 	rem-mv import -s hwset/host netns >/dev/null

@@ -41,12 +41,17 @@ load helper
 	assert_output --partial "set REM_ROOT or give -R"
 }
 
-@test "rem-init keeps an existing .gitignore and adds var/ once" {
+@test "rem-init keeps an existing .gitignore and adds var/ and secrets once" {
 	d="$T/g"
 	mkdir -p "$d"
 	printf '*.swp' >"$d/.gitignore"
 	rem-init -R "$d" >/dev/null
 	rem-init -R "$d" -S other >/dev/null
 	run cat "$d/.gitignore"
-	assert_output $'*.swp\n# runtime data of REM: derived or append-only, never kept in git\n/var/'
+	assert_output $'*.swp\n# runtime data of REM: derived or append-only, never kept in git\n/var/\n# passwords and tokens (rem-contact(5)): never in git\n/secrets'
+	# a tree from before secrets: only the missing line is added
+	printf '/var/\n' >"$d/.gitignore"
+	rem-init -R "$d" -S third >/dev/null
+	run cat "$d/.gitignore"
+	assert_output $'/var/\n# passwords and tokens (rem-contact(5)): never in git\n/secrets'
 }

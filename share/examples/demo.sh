@@ -47,7 +47,7 @@ trap 'rem pkg function -p postgresql purge pg1 >/dev/null 2>&1; rem mv -a -j 8 d
 show 'rem mv import -s hwset/host local && rem mv import -s hwset/host netns'
 # the machines' services and packages come along (they are shown below)
 cp -R "$here/acme/platform" "$here/acme/mvinst" "$here/acme/machine" "$here/acme/package" \
-	"$here/acme/service" "$tree/acme/"
+	"$here/acme/service" "$here/acme/alert" "$here/acme/contact" "$tree/acme/"
 if [ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then
 	machines='app1 app2 app3 ns1 ns2'
 else
@@ -134,6 +134,46 @@ show 'rem collect status web1 | cut -f2-'
 show 'rrdtool info "$REM_ROOT/var/rrd/acme/web1/nginx.http.rrd" | grep -e "^step" -e "ds\[total\].type"'
 show 'rem graph machine -p 1m web1 cpu mem net nginx.http nginx.http@near && rem graph service -p 1m app app.http'
 printf '# (open them: %s/var/graph/acme/)\n' "$tree"
+
+printf '\n# Levels and alerts: nginx on web1 stops.  Its level "down" (package nginx,\n'
+printf '# monitor http) raises the alert web-down, which mails ops - here an SMTP\n'
+printf '# receiver on 127.0.0.1 - and its trigger starts nginx again; the alert clears,\n'
+printf '# and once it has been clear for its clear delay ops is told it is over.\n'
+mail=$tree/mail
+mkdir -p "$mail"
+/usr/bin/python3 "$here/../../contrib/receivers/smtpd.py" "$mail" >"$tree/smtpd.log" 2>&1 &
+smtpd=$!
+trap 'kill $smtpd 2>/dev/null; rem pkg function -p postgresql purge pg1 >/dev/null 2>&1; rem mv -a -j 8 destroy >/dev/null 2>&1 || true' EXIT
+i=0
+while [ ! -s "$mail/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+rem put site/acme mail.server="smtp://127.0.0.1:$(cat "$mail/port")" >/dev/null
+rem put alert/web-down clear=10s >/dev/null
+show 'rem level ls'
+show "rem mv exec $svcm app3 -- rem-collect run -w 40 >/dev/null 2>&1 & echo 'local monitors at work for 40 s'"
+sleep 3
+show 'rem collect pull web1 >/dev/null; rem level eval web1/nginx.http/down web1/nginx.http/speed -v'
+show 'rem pkg function -p nginx stop web1'
+# the loop cron (or rem-sched) runs each minute, here every 2 s
+cycle() { rem collect pull $svcm app3 >/dev/null 2>&1; rem level eval; rem alert notify; }
+i=0
+while [ $i -lt 10 ] && ! ls "$mail"/*.eml >/dev/null 2>&1; do
+	sleep 2
+	printf '\n$ rem collect pull; rem level eval; rem alert notify\n'
+	cycle || true
+	i=$((i + 1))
+done
+show 'rem alert ls -a'
+show "sed -n -e '/^Subject:/p' -e '/^\$/,\$p' \"\$(ls $mail/*.eml | head -1)\""
+show 'grep "function=trigger\|nginx start" "$REM_ROOT/var/log/rem.log" | tail -2 | cut -c1-160'
+i=0
+while [ $i -lt 15 ] && [ "$(ls "$mail"/*.eml 2>/dev/null | wc -l)" -lt 2 ]; do
+	sleep 2
+	cycle >/dev/null 2>&1 || true
+	i=$((i + 1))
+done
+show 'rem alert log'
+show "grep -h '^Subject:' $mail/*.eml"
+kill $smtpd 2>/dev/null || true
 show 'rem pkg function -p postgresql purge pg1; rem mv -a destroy | sort'
 trap - EXIT
 
