@@ -1233,6 +1233,15 @@ alerts_pass(struct ctx *c, const struct levels *L, struct smap *touched)
 	}
 	if (locked)
 		tdb_unlockall_read(c->lt);
+	/* every input in one transaction of var/alerts.tdb */
+	struct buf berr = { 0 };
+	int batch = 0;
+	for (size_t i = 0; i < nk && !batch; i++)
+		batch = in[i].known;
+	if (batch && alert_begin(c->rm, &berr) < 0) {
+		buf_reset(&berr);
+		batch = 0; /* then each in its own */
+	}
 	for (size_t i = 0; i < nk; i++) {
 		const char *tab = strchr(keys[i], '\t');
 		char *alert = xstrndup(keys[i], (size_t)(tab - keys[i]));
@@ -1258,6 +1267,12 @@ alerts_pass(struct ctx *c, const struct levels *L, struct smap *touched)
 		free(subject);
 		free(alert);
 	}
+	if (batch && alert_end(c->rm, 1, &berr) < 0) {
+		fflush(c->out);
+		warnx("%s", berr.s ? berr.s : "var/alerts.tdb: cannot commit");
+		status_at_least(c, EX_REM_FAIL);
+	}
+	buf_free(&berr);
 	free(in);
 	free(keys);
 }
