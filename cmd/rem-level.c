@@ -24,7 +24,8 @@ cmd_eval(struct rem *rm, int argc, char **argv)
 {
 	struct level_eval o = { 0 };
 	int c;
-	while ((c = getopt(argc, argv, "+fv")) != -1)
+	/* options after the levels too: eval web1/nginx.http/down -v */
+	while ((c = getopt(argc, argv, "fv")) != -1)
 		switch (c) {
 		case 'f': o.force = 1; break;
 		case 'v': o.verbose = 1; break;

@@ -689,7 +689,9 @@ levels_check_site(struct rem *rm, const char *site)
 
 /* ---- var/levels.tdb ---- */
 
-static struct vardb lv_vdb = { .file = "levels.tdb" };
+/* a record per group instance, a hundred thousand and more: far more hash
+ * chains than tdb's default 131 */
+static struct vardb lv_vdb = { .file = "levels.tdb", .hash = 100003 };
 
 struct lrec {
 	int verdict;                /* COND_*, or NEVER */
@@ -706,12 +708,11 @@ lkey(struct buf *b, const char *site, const char *machine, const struct level_gr
 
 /* 1 with the record, 0 when there is none (r: never). */
 static int
-lrec_get(struct rem *rm, const char *site, const char *machine, const struct level_group *g,
-	 struct lrec *r)
+lrec_get(struct tdb_context *t, const char *site, const char *machine,
+	 const struct level_group *g, struct lrec *r)
 {
 	memset(r, 0, sizeof *r);
 	r->verdict = NEVER;
-	struct tdb_context *t = vardb_get(&lv_vdb, rm, 0);
 	if (!t)
 		return 0;
 	struct buf k = { 0 };
@@ -730,12 +731,9 @@ lrec_get(struct rem *rm, const char *site, const char *machine, const struct lev
 }
 
 static int
-lrec_put(struct rem *rm, const char *site, const char *machine, const struct level_group *g,
-	 const struct lrec *r)
+lrec_put(struct tdb_context *t, const char *site, const char *machine,
+	 const struct level_group *g, const struct lrec *r)
 {
-	struct tdb_context *t = vardb_get(&lv_vdb, rm, 1);
-	if (!t)
-		return -1;
 	struct buf k = { 0 }, v = { 0 };
 	buf_printf(&v, "%s %lld %lld %lld", verdict_word(r->verdict), r->since, r->last, r->trig);
 	int rc = tdb_store(t, lkey(&k, site, machine, g), (TDB_DATA){ (unsigned char *)v.s, v.len },
@@ -749,7 +747,9 @@ lrec_put(struct rem *rm, const char *site, const char *machine, const struct lev
 
 /* What an evaluation run knows of a machine, read once. */
 struct mach {
-	char *name, *service, *address;
+	char *name, *service;
+	char *address;  /* for scripts: read when one first runs */
+	int addressed;
 	const struct monitor **mons;
 	int nmons;
 };
@@ -760,6 +760,8 @@ struct ctx {
 	time_t now;
 	FILE *out;
 	int status, verbose;
+	struct tdb_context *lt; /* var/levels.tdb */
+	struct smap *touched;   /* "ALERT\tMACHINE" named by a group evaluated */
 	struct smap machines; /* name -> struct mach (NULL: no such machine) */
 	struct smap recent;   /* "MACHINE\tFILE" -> struct recent (no rows: none) */
 };
@@ -803,16 +805,29 @@ mach_get(struct ctx *c, const char *name)
 	struct ref r;
 	if (entry_ref(&e, "service", "service", &r))
 		m->service = xstrdup(r.name);
-	struct mstate st = { 0 };
-	if (mstate_get(c->rm, c->site, name, &st) == 1 && st.naddr)
-		m->address = xstrdup(st.addr[0]);
-	mstate_free(&st);
-	if (!m->address)
-		m->address = entry_value(&e, "address");
 	entry_free(&e);
 	m->nmons = machine_monitors(c->rm, c->site, name, &m->mons);
 	*slot = m;
 	return m;
+}
+
+/* The machine's address: its megavisor's, else its address field. */
+static const char *
+mach_address(struct ctx *c, struct mach *m)
+{
+	if (m->addressed)
+		return m->address;
+	m->addressed = 1;
+	struct mstate st = { 0 };
+	if (mstate_get(c->rm, c->site, m->name, &st) == 1 && st.naddr)
+		m->address = xstrdup(st.addr[0]);
+	mstate_free(&st);
+	struct entry e;
+	if (!m->address && index_get(c->rm, c->site, "machine", m->name, &e) == 1) {
+		m->address = entry_value(&e, "address");
+		entry_free(&e);
+	}
+	return m->address;
 }
 
 static const struct monitor *
@@ -962,7 +977,7 @@ level_run(struct inst *x, const char *text, const char *fn, int timeout, struct 
 		env[ne++] = xasprintf("REM_PACKAGE=%s", x->g->pkg);
 	if (x->mc->service)
 		env[ne++] = xasprintf("REM_SERVICE=%s", x->mc->service);
-	if (x->mc->address)
+	if (mach_address(x->c, x->mc))
 		env[ne++] = xasprintf("REM_ADDRESS=%s", x->mc->address);
 	env[ne] = NULL;
 	char *object = xasprintf("machine/%s", x->mc->name);
@@ -985,8 +1000,8 @@ level_run(struct inst *x, const char *text, const char *fn, int timeout, struct 
 	free(object), free(file), free(dir);
 }
 
-/* One level's condition as it came (COND_*), explained into ex; a script
- * that failed is told into why. */
+/* One level's condition as it came (COND_*), explained into ex (NULL:
+ * not); a script that failed is told into why. */
 static int
 level_cond(struct inst *x, const struct level *lv, struct buf *ex, struct buf *why)
 {
@@ -996,11 +1011,13 @@ level_cond(struct inst *x, const struct level *lv, struct buf *ex, struct buf *w
 		int v = COND_UNKNOWN;
 		if (r.status >= 0 && !r.timed_out && (r.status == 0 || r.status == 1)) {
 			v = r.status == 0 ? COND_TRUE : COND_FALSE;
-			buf_printf(ex, "script %s: exit %d", lv->script, r.status);
+			if (ex)
+				buf_printf(ex, "script %s: exit %d", lv->script, r.status);
 		} else {
 			struct buf w = { 0 };
 			run_why(&r, lv->timeout, &w);
-			buf_printf(ex, "script %s: %s", lv->script, w.s);
+			if (ex)
+				buf_printf(ex, "script %s: %s", lv->script, w.s);
 			buf_printf(why, "script %s: %s", lv->script, w.s);
 			buf_free(&w);
 		}
@@ -1040,7 +1057,7 @@ group_eval(struct inst *x, FILE *show)
 	for (int i = 0; i < x->g->n; i++) {
 		const struct level *lv = &x->g->lv[i];
 		struct buf ex = { 0 }, why = { 0 };
-		int raw = level_cond(x, lv, &ex, &why), v = nodata(raw, lv);
+		int raw = level_cond(x, lv, show ? &ex : NULL, &why), v = nodata(raw, lv);
 		if (why.len) {
 			warnx("%s: %s", x->label, why.s);
 			status_at_least(x->c, EX_REM_FAIL);
@@ -1125,20 +1142,22 @@ run_trigger(struct inst *x, const struct level *lv)
 	run_free(&r);
 }
 
-/* Evaluate one instance, take its actions and store what it decided. */
-static void
-eval_instance(struct inst *x, const struct lrec *prev, int verbose, struct smap *touched)
+/* Evaluate one instance and take its State actions: its new record in
+ * *now; 1 when its triggers are due (it came to hold). */
+static int
+eval_instance(struct inst *x, const struct lrec *prev, int verbose, struct smap *touched,
+	      struct lrec *now)
 {
 	struct ctx *c = x->c;
 	const struct level_group *g = x->g;
 	int raw = group_eval(x, NULL), v = raw;
 	if (raw == COND_UNKNOWN && (prev->verdict == COND_TRUE || prev->verdict == COND_FALSE))
 		v = prev->verdict; /* keep */
-	struct lrec now = *prev;
-	now.verdict = v;
-	now.last = c->now;
+	*now = *prev;
+	now->verdict = v;
+	now->last = c->now;
 	if (v != prev->verdict)
-		now.since = c->now;
+		now->since = c->now;
 	if (prev->verdict == NEVER)
 		fprintf(c->out, "%s %s (new)\n", x->label, verdict_word(v));
 	else if (v != prev->verdict)
@@ -1152,7 +1171,7 @@ eval_instance(struct inst *x, const struct lrec *prev, int verbose, struct smap 
 		trig |= g->lv[i].trigger != NULL;
 	trig = trig && v == COND_TRUE && prev->verdict != COND_TRUE;
 	if (trig)
-		now.trig = c->now;
+		now->trig = c->now;
 	for (int i = 0; i < g->n; i++) {
 		const struct level *lv = &g->lv[i];
 		const char *val = v == COND_TRUE ? lv->value : v == COND_FALSE ? lv->els : NULL;
@@ -1164,15 +1183,7 @@ eval_instance(struct inst *x, const struct lrec *prev, int verbose, struct smap 
 			free(k);
 		}
 	}
-	/* stored before the triggers run: one that hangs and is killed with
-	 * this process is not run again at the next evaluation */
-	if (lrec_put(c->rm, c->site, x->mc->name, g, &now) < 0) {
-		warnx("%s/var/levels.tdb: cannot store %s", c->rm->root, x->label);
-		status_at_least(c, EX_REM_FAIL);
-	}
-	for (int i = 0; trig && i < g->n; i++)
-		if (g->lv[i].trigger)
-			run_trigger(x, &g->lv[i]);
+	return trig;
 }
 
 static int
@@ -1185,7 +1196,8 @@ names_alert(const struct level_group *g, const char *alert)
 }
 
 /* Each alert instance an evaluated group names: on while any group naming
- * it holds, by the stored verdicts of all of them. */
+ * it holds, by the stored verdicts of all of them (read under one lock of
+ * the file, not one per record), then given to alert_input. */
 static void
 alerts_pass(struct ctx *c, const struct levels *L, struct smap *touched)
 {
@@ -1195,32 +1207,53 @@ alerts_pass(struct ctx *c, const struct levels *L, struct smap *touched)
 		if (touched->keys && touched->keys[i])
 			keys[nk++] = touched->keys[i];
 	sort_strings(keys, nk);
+	struct input {
+		int on, known;
+		struct buf src;
+	} *in = xcalloc(nk + 1, sizeof *in);
+	int locked = c->lt && tdb_lockall_read(c->lt) == 0;
 	for (size_t i = 0; i < nk; i++) {
-		char *alert = xstrdup(keys[i]), *machine = strchr(alert, '\t');
-		*machine++ = 0;
+		const char *tab = strchr(keys[i], '\t'), *machine = tab + 1;
+		char *alert = xstrndup(keys[i], (size_t)(tab - keys[i]));
 		struct mach *mc = mach_get(c, machine);
-		struct buf src = { 0 };
-		int on = 0, known = 0;
 		for (int k = 0; mc && k < L->n; k++) {
 			const struct level_group *g = &L->g[k];
 			struct lrec r;
 			if (!names_alert(g, alert) || !mach_monitor(mc, g->mon) ||
-			    !lrec_get(c->rm, c->site, machine, g, &r) || r.verdict == COND_UNKNOWN)
+			    !lrec_get(c->lt, c->site, machine, g, &r) || r.verdict == COND_UNKNOWN)
 				continue;
-			known = 1;
+			in[i].known = 1;
 			if (r.verdict == COND_TRUE) {
-				on = 1;
-				buf_printf(&src, "%s%s/%s", src.len ? "," : "", g->mon, g->name);
+				in[i].on = 1;
+				buf_printf(&in[i].src, "%s%s/%s", in[i].src.len ? "," : "", g->mon,
+					   g->name);
 			}
 		}
-		if (known) {
-			char *subject = xasprintf("machine/%s", machine);
+		free(alert);
+	}
+	if (locked)
+		tdb_unlockall_read(c->lt);
+	/* every input in one transaction of var/alerts.tdb */
+	struct buf berr = { 0 };
+	int batch = 0;
+	for (size_t i = 0; i < nk && !batch; i++)
+		batch = in[i].known;
+	if (batch && alert_begin(c->rm, &berr) < 0) {
+		buf_reset(&berr);
+		batch = 0; /* then each in its own */
+	}
+	for (size_t i = 0; i < nk; i++) {
+		const char *tab = strchr(keys[i], '\t');
+		char *alert = xstrndup(keys[i], (size_t)(tab - keys[i]));
+		char *subject = xasprintf("machine/%s", tab + 1);
+		const char *src = in[i].src.s ? in[i].src.s : "";
+		if (in[i].known) {
 			struct buf out = { 0 }, err = { 0 };
 			if (c->verbose)
 				fprintf(c->out, "%s@%s input %s%s\n", alert, subject,
-					on ? "on from " : "off", on ? src.s : "");
-			if (alert_input(c->rm, c->site, alert, subject, on, src.s ? src.s : "", c->now,
-					&out, &err) < 0) {
+					in[i].on ? "on from " : "off", src);
+			if (alert_input(c->rm, c->site, alert, subject, in[i].on, src, c->now, &out,
+					&err) < 0) {
 				fflush(c->out);
 				warnx("%s@%s: %s", alert, subject, err.s ? err.s : "not recorded");
 				status_at_least(c, EX_REM_FAIL);
@@ -1229,11 +1262,18 @@ alerts_pass(struct ctx *c, const struct levels *L, struct smap *touched)
 				fputs(out.s, c->out);
 			buf_free(&out);
 			buf_free(&err);
-			free(subject);
 		}
-		buf_free(&src);
+		buf_free(&in[i].src);
+		free(subject);
 		free(alert);
 	}
+	if (batch && alert_end(c->rm, 1, &berr) < 0) {
+		fflush(c->out);
+		warnx("%s", berr.s ? berr.s : "var/alerts.tdb: cannot commit");
+		status_at_least(c, EX_REM_FAIL);
+	}
+	buf_free(&berr);
+	free(in);
 	free(keys);
 }
 
@@ -1293,6 +1333,54 @@ named(const char *a, const char *machine, const struct level_group *g)
 	return strlen(g->mon) == ml && !strncmp(a, g->mon, ml) && !strcmp(s1 + 1, g->name);
 }
 
+/* One machine's instances of one wave. */
+struct step {
+	struct inst x;
+	struct lrec prev, now;
+	int due, trig;
+};
+
+/* Evaluate a machine's instances that are due: their records read under
+ * one lock of the file and stored under another (not a lock per record,
+ * nor one held while scripts run, which may read the file), the triggers
+ * run after they are stored, so one that hangs and is killed with this
+ * process is not run again at the next evaluation. */
+static void
+machine_step(struct ctx *c, struct step *st, int n, const struct level_eval *o)
+{
+	int locked = tdb_lockall_read(c->lt) == 0;
+	for (int i = 0; i < n; i++) {
+		lrec_get(c->lt, c->site, st[i].x.mc->name, st[i].x.g, &st[i].prev);
+		st[i].due = o->force || st[i].prev.verdict == NEVER ||
+			    c->now >= st[i].prev.last + st[i].x.m->interval;
+	}
+	if (locked)
+		tdb_unlockall_read(c->lt);
+	int any = 0;
+	for (int i = 0; i < n; i++)
+		if (st[i].due) {
+			st[i].trig = eval_instance(&st[i].x, &st[i].prev, o->verbose, c->touched,
+						   &st[i].now);
+			any = 1;
+		}
+	if (!any)
+		return;
+	locked = tdb_lockall(c->lt) == 0;
+	for (int i = 0; i < n; i++)
+		if (st[i].due && lrec_put(c->lt, c->site, st[i].x.mc->name, st[i].x.g, &st[i].now) < 0) {
+			warnx("%s/var/levels.tdb: cannot store %s: %s", c->rm->root, st[i].x.label,
+			      tdb_errorstr(c->lt));
+			status_at_least(c, EX_REM_FAIL);
+		}
+	if (locked)
+		tdb_unlockall(c->lt);
+	fflush(c->out);
+	for (int i = 0; i < n; i++)
+		for (int k = 0; st[i].trig && k < st[i].x.g->n; k++)
+			if (st[i].x.g->lv[k].trigger)
+				run_trigger(&st[i].x, &st[i].x.g->lv[k]);
+}
+
 int
 levels_eval(struct rem *rm, const char *site, const struct level_eval *o, FILE *out)
 {
@@ -1310,6 +1398,11 @@ levels_eval(struct rem *rm, const char *site, const struct level_eval *o, FILE *
 	struct ctx c;
 	ctx_init(&c, rm, site, out);
 	c.verbose = o->verbose;
+	if (!(c.lt = vardb_get(&lv_vdb, rm, 1))) {
+		warn("%s/var/levels.tdb", rm->root);
+		close(lock);
+		return EX_REM_FAIL;
+	}
 	struct levels L;
 	if (levels_load(rm, site, &L, LV_TELL_CONDS | LV_TELL_CYCLES))
 		c.status = EX_REM_USAGE;
@@ -1323,13 +1416,16 @@ levels_eval(struct rem *rm, const char *site, const struct level_eval *o, FILE *
 	char **machines = list_names(rm, site, "machine", &nm);
 	char *matched = xcalloc((size_t)o->nonly + 1, 1);
 	struct smap touched = { 0 };
+	c.touched = &touched;
 	/* machine by machine within a wave: its samples read once and let go
 	 * after it, so a run over thousands holds one machine's at a time */
+	struct step *st = xcalloc((size_t)L.n + 1, sizeof *st);
 	for (int w0 = 0, w1; w0 < L.n; w0 = w1) {
 		for (w1 = w0; w1 < L.n && L.wave[L.order[w1]] == L.wave[L.order[w0]]; w1++)
 			;
 		for (int mi = 0; mi < nm; mi++) {
 			struct mach *mc = mach_get(&c, machines[mi]);
+			int ns = 0;
 			for (int oi = w0; mc && oi < w1; oi++) {
 				const struct level_group *g = &L.g[L.order[oi]];
 				const struct monitor *m = mach_monitor(mc, g->mon);
@@ -1339,21 +1435,17 @@ levels_eval(struct rem *rm, const char *site, const struct level_eval *o, FILE *
 				for (int i = 0; i < o->nonly; i++)
 					if (named(o->only[i], mc->name, g))
 						want = matched[i] = 1;
-				if (!want || g->bad)
-					continue;
-				struct lrec prev;
-				lrec_get(rm, site, mc->name, g, &prev);
-				if (!o->force && prev.verdict != NEVER && c.now < prev.last + m->interval)
-					continue;
-				struct inst x;
-				inst_init(&x, &c, g, m, mc);
-				eval_instance(&x, &prev, o->verbose, &touched);
+				if (want && !g->bad)
+					inst_init(&st[ns++].x, &c, g, m, mc);
 			}
+			if (ns)
+				machine_step(&c, st, ns, o);
 			smap_free(&c.recent, recent_free_v);
 			memset(&c.recent, 0, sizeof c.recent);
 			fflush(out);
 		}
 	}
+	free(st);
 	for (int i = 0; i < o->nonly; i++)
 		if (!matched[i]) {
 			warnx("%s: no such level group on any machine", o->only[i]);
@@ -1406,7 +1498,7 @@ level_test(struct rem *rm, const char *site, const char *machine, const char *mo
 		struct inst x;
 		inst_init(&x, &c, g, m, mc);
 		struct lrec prev;
-		lrec_get(rm, site, machine, g, &prev);
+		lrec_get(vardb_get(&lv_vdb, rm, 0), site, machine, g, &prev);
 		fprintf(out, "%s (%s:%ld)\n", x.label, g->file, g->line);
 		int raw = group_eval(&x, out), v = raw;
 		if (raw == COND_UNKNOWN && (prev.verdict == COND_TRUE || prev.verdict == COND_FALSE))
@@ -1470,7 +1562,7 @@ levels_show(struct rem *rm, const char *site, const char *machine, FILE *out)
 		struct lrec r;
 		char a[32], b[32], t[32];
 		n++;
-		if (!lrec_get(rm, site, machine, g, &r)) {
+		if (!lrec_get(vardb_get(&lv_vdb, rm, 0), site, machine, g, &r)) {
 			fprintf(out, "%s/%s\tnever\t-\t-\t-\n", g->mon, g->name);
 			continue;
 		}

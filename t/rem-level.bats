@@ -382,33 +382,39 @@ w1 web.q/speed state machine/w1/package/web speed=slow (was unset)"
 	rem-put machine/w3 mvinst=mvinst/local service=service/web
 	sample $T0 w1 errors=5 total=1
 	sample $T0 w2 errors=0 total=0
-	run ev $T0
+	run ev $T0 -v
 	assert_success
-	assert_line "web-down@machine/w1 on (stub)"
-	assert_line "web-down@machine/w2 off (stub)"
+	assert_line "web-down@machine/w1 input on from web.q/down"
+	assert_line "web-down@machine/w2 input off"
+	assert_line "web-down@machine/w1 raised web.q/down"
 	# w3 has no samples: its groups are unknown, the alert is not told
 	refute_output --partial machine/w3
-	run grep -c "web-down@machine/w1" <<<"$output"
+	run grep -c "web-down@machine/w1 input" <<<"$output"
 	assert_output 1
-	# down stops, slow holds: still on
+	# down stops, slow holds: still on, from slow
 	sample $((T0 + 60)) w1 errors=0 total=9
-	run ev $((T0 + 60)) w1/web.q/down w1/web.q/slow
-	assert_output "w1 web.q/down false (was true)
-w1 web.q/slow true (was false)
-web-down@machine/w1 on (stub)"
+	run ev $((T0 + 60)) -v w1/web.q/down w1/web.q/slow
+	assert_line "w1 web.q/down false (was true)"
+	assert_line "w1 web.q/slow true (was false)"
+	assert_line "web-down@machine/w1 input on from web.q/slow"
+	refute_line --partial cleared
+	run env REM_NOW=$((T0 + 60)) rem-alert why web-down@machine/w1
+	assert_output --partial "raised: web.q/slow"
 	# only down evaluated: slow counts with what it stored
 	sample $((T0 + 120)) w1 errors=0 total=0
-	run ev $((T0 + 120)) w1/web.q/down
-	assert_output "web-down@machine/w1 on (stub)"
-	run ev $((T0 + 120))
+	run ev $((T0 + 120)) -v w1/web.q/down
+	assert_output "w1 web.q/down false (unchanged)
+web-down@machine/w1 input on from web.q/slow"
+	run ev $((T0 + 120)) -v
 	assert_line "w1 web.q/slow false (was true)"
-	assert_line "web-down@machine/w1 off (stub)"
-	# -v: what alert_input was given, sources too
+	assert_line "web-down@machine/w1 input off"
+	assert_line "web-down@machine/w1 cleared"
+	# both again: one input naming both
 	sample $((T0 + 180)) w1 errors=9 total=9
 	run ev $((T0 + 180)) -v
 	assert_line "web-down@machine/w1 input on from web.q/down,web.q/slow"
-	assert_line "web-down@machine/w2 input off"
-	refute_output --partial "web-down@machine/w3"
+	run env REM_NOW=$((T0 + 180)) rem-alert why web-down@machine/w1
+	assert_output --partial "raised: web.q/down,web.q/slow"
 }
 
 @test "due: not again before the monitor's interval; -f evaluates all" {
@@ -456,7 +462,7 @@ w2 web.q/down unknown (unchanged)"
 	assert_success
 	assert_line "w1 load/busy state machine/w1 busy=yes (was unset)"
 	assert_line "w2 load/busy state machine/w2 busy=no (was unset)"
-	assert_line "busy@machine/w1 on (stub)"
+	assert_line "busy@machine/w1 raised load/busy"
 	run rem-level ls
 	assert_line "$(printf 'load\tbusy\tsite\tlast(load1) > 4\tstate package busy=yes else no; alert busy')"
 }
@@ -514,6 +520,10 @@ w2 web.q/down unknown (unchanged)"
 	run ev $T0 web.q/a
 	assert_output "w1 web.q/a true (new)
 w2 web.q/a true (new)"
+	# options after the names too
+	run ev $((T0 + 60)) web.q/a -v
+	assert_output "w1 web.q/a true (unchanged)
+w2 web.q/a true (unchanged)"
 	run ev $T0 web.q/nosuch
 	assert_failure 2
 	assert_output --partial "web.q/nosuch: no such level group"
