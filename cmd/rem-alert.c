@@ -27,6 +27,7 @@
 	"  clear alert subject\n"                                              \
 	"  notify [-n] [-t seconds]\n"                                         \
 	"  queue\n"                                                            \
+	"  forget alert[@subject]\n"                                           \
 	"  log [-a alert] [-s since] [-e end]\n"                               \
 	"  test [-m text] contact"
 
@@ -225,12 +226,17 @@ cmd_why(struct rem *rm, int argc, char **argv)
 	}
 	aview_free(v, n);
 	if (!found) {
-		const char *p = NULL;
 		char *path = obj_path(rm, rm->site, "alert", name);
-		if (access(path, F_OK) != 0)
-			p = "no such alert";
+		int exists = access(path, F_OK) == 0;
 		free(path);
-		printf("%s@%s is ok: %s\n", name, subject, p ? p : "it was never raised");
+		if (!exists) {
+			warnx("%s: no such alert (%s/alert/%s.yaml)", name, rm->site, name);
+			free(name);
+			free(subject);
+			buf_free(&err);
+			return EX_REM_USAGE;
+		}
+		printf("%s@%s is ok: it was never raised\n", name, subject);
 	}
 	struct adep *a = adep_build(rm, rm->site, &err);
 	if (a) {
@@ -415,6 +421,27 @@ cmd_clear(struct rem *rm, int argc, char **argv)
 	return manual(rm, argc, argv, 0);
 }
 
+/* forget instance: remove it and the messages waiting about it. */
+static int
+cmd_forget(struct rem *rm, int argc, char **argv)
+{
+	if (argc != 2)
+		usage_exit(USAGE);
+	char *name, *subject;
+	if (instance_arg(rm, argv[1], &name, &subject) < 0)
+		return EX_REM_USAGE;
+	struct buf out = { 0 }, err = { 0 };
+	int rc = alert_forget(rm, rm->site, name, subject, rem_now(), &out, &err);
+	say(&out);
+	if (rc)
+		fail(&err, rc);
+	free(name);
+	free(subject);
+	buf_free(&out);
+	buf_free(&err);
+	return finish_stdout(rc);
+}
+
 /* notify [-n] [-t seconds]: what is due, told. */
 static int
 cmd_notify(struct rem *rm, int argc, char **argv)
@@ -535,6 +562,7 @@ main(int argc, char **argv)
 		{ "clear", cmd_clear },
 		{ "notify", cmd_notify },
 		{ "queue", cmd_queue },
+		{ "forget", cmd_forget },
 		{ "log", cmd_log },
 		{ "test", cmd_test },
 		{ "deps", cmd_deps },

@@ -356,7 +356,8 @@ adep_solve(struct adep *a)
 			a->queue[qt++] = i;
 		}
 	}
-	memcpy(a->cnt, a->gn, (size_t)a->ng * sizeof *a->cnt);
+	if (a->ng)
+		memcpy(a->cnt, a->gn, (size_t)a->ng * sizeof *a->cnt);
 	/* down: from the marks outwards, each node queued once */
 	for (int qh = 0; qh < qt; qh++) {
 		int x = a->queue[qh];

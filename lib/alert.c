@@ -484,8 +484,37 @@ iso_time(char *out, size_t sz, long long t)
 	strftime(out, sz, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* One line of var/log/alerts.log (one write, appended) and, when out is
- * given, the same line there without the site. */
+/* The log's lines wait here until what they tell is stored (log_commit),
+ * or are dropped with it (log_drop): a log that says what never happened
+ * is worse than none. */
+static struct buf pend;
+
+static void
+log_drop(void)
+{
+	buf_reset(&pend);
+}
+
+static void
+log_commit(struct rem *rm)
+{
+	if (!pend.len)
+		return;
+	char *dir = xasprintf("%s/var/log", rm->root);
+	mkdir_p(dir, 0755);
+	char *path = xasprintf("%s/alerts.log", dir);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0 || write(fd, pend.s, pend.len) != (ssize_t)pend.len)
+		warn("%s", path);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(dir);
+	buf_reset(&pend);
+}
+
+/* One line for var/log/alerts.log (written at log_commit) and, when out
+ * is given, the same line there without the time and the site. */
 static void
 alog(struct rem *rm, const char *site, const char *name, const char *subject, long long now,
      struct buf *out, const char *event, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
@@ -503,27 +532,22 @@ alog(struct rem *rm, const char *site, const char *name, const char *subject, lo
 		if (vasprintf(&m, fmt, ap) < 0)
 			m = NULL;
 		va_end(ap);
-		if (m)
-			escape_field(&msg, m, strlen(m));
+		if (m) {
+			struct buf raw = { 0 };
+			buf_adds(&raw, m);
+			secret_scrub(&raw); /* before escaping, so a secret is met whole */
+			escape_field(&msg, raw.s, raw.len);
+			buf_free(&raw);
+		}
 		free(m);
 	}
-	secret_scrub(&msg);
+	(void)rm;
 	buf_printf(&line, "%s %s %s@%s %s%s%s\n", ts, site, name, subject, event,
 		   msg.len ? " " : "", msg.len ? msg.s : "");
 	if (out)
 		buf_printf(out, "%s@%s %s%s%s\n", name, subject, event, msg.len ? " " : "",
 			   msg.len ? msg.s : "");
-	char *dir = xasprintf("%s/var/log", rm->root);
-	mkdir_p(dir, 0755);
-	char *path = xasprintf("%s/alerts.log", dir);
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd >= 0) {
-		if (write(fd, line.s, line.len) != (ssize_t)line.len)
-			warn("%s", path);
-		close(fd);
-	}
-	free(path);
-	free(dir);
+	buf_add(&pend, line.s, line.len);
 	buf_free(&msg);
 	buf_free(&line);
 }
@@ -543,6 +567,15 @@ flap_pct(const struct arec *r)
 	return 100.0 * sum / (FLAP_SLOTS - 1);
 }
 
+/* Communication starts over: told at once, escalation from its first
+ * step (each step gets its time to acknowledge again). */
+static void
+comm_restart(struct arec *r)
+{
+	r->last_sent = r->comm_start = 0;
+	r->steps_told = 0;
+}
+
 static void
 ack_end(struct arec *r)
 {
@@ -551,22 +584,51 @@ ack_end(struct arec *r)
 	free(r->ack_by);
 	free(r->ack_note);
 	r->ack_by = r->ack_note = NULL;
-	r->last_sent = 0; /* tell at once again */
+	comm_restart(r);
 }
 
-/* What time alone does: the hysteresis ending, the clear delay passing (the
- * incident ends: resolved messages are queued by the caller when told),
- * acknowledgements and suppressions expiring.  Returns 1 when the
- * incident ended and someone had been told. */
-static int
-step_time(struct rem *rm, const char *site, const struct adef *a, struct arec *r, long long now,
-	  struct buf *out)
+/* A clock set back: no stored time is later than now, so nothing waits
+ * for the clock to catch up. */
+static void
+clamp(struct arec *r, long long now)
 {
-	int eff = r->lraw || r->manual, ended = 0;
+	long long *tv[] = { &r->since, &r->eff_since, &r->incident, &r->cleared, &r->comm_start,
+			    &r->last_sent, &r->ack_at, &r->forced_at, &r->last_eval };
+	for (size_t i = 0; i < sizeof tv / sizeof *tv; i++)
+		if (*tv[i] > now)
+			*tv[i] = now;
+}
+
+struct alist {
+	struct arec *v;
+	int n;
+	const char *prefix;
+};
+
+struct judge {
+	struct rem *rm;
+	const char *site;
+	struct alist l;
+	struct adep *dep;
+};
+
+static int enqueue(struct judge *, struct tdb_context *, const struct adef *, struct arec *,
+		   const char *status, int from, int to, long long now, struct buf *out);
+
+
+/* What time alone does: the hysteresis ending, the clear delay passing
+ * (the alert is over: whoever was told gets a resolved message, queued in
+ * t when t is given), acknowledgements and suppressions expiring. */
+static int
+step_time(struct rem *rm, const char *site, struct tdb_context *t, const struct adef *a,
+	  struct arec *r, long long now, struct buf *out)
+{
+	int rc = 0;
+	clamp(r, now);
+	int eff = r->lraw || r->manual;
 	if (r->active && !eff && now - r->eff_since >= a->recover) {
 		r->active = 0;
-		r->since = r->cleared = now > r->eff_since + a->recover ? r->eff_since + a->recover
-								: now;
+		r->since = r->cleared = r->eff_since + a->recover;
 		alog(rm, site, r->name, r->subject, now, out, "cleared", NULL);
 	}
 	if (r->ack != ACK_NONE && r->ack_until && now >= r->ack_until) {
@@ -581,30 +643,39 @@ step_time(struct rem *rm, const char *site, const struct adef *a, struct arec *r
 		free(r->forced_by);
 		free(r->forced_note);
 		r->forced_by = r->forced_note = NULL;
-		r->last_sent = 0;
+		comm_restart(r);
 	}
 	if (!r->active && r->incident && now - r->cleared >= a->clear) {
-		ended = r->told && *r->told;
 		alog(rm, site, r->name, r->subject, now, out, "ended",
 		     "inactive for its clear delay (%lds)", a->clear);
-		if (r->ack != ACK_NONE)
-			ack_end(r);
-		r->incident = r->comm_start = r->last_sent = 0;
-		r->nsent = r->steps_told = r->flap_told = 0;
-		if (!ended) {
-			free(r->told);
-			r->told = NULL;
+		if (t && r->told && *r->told) {
+			struct judge j = { .rm = rm, .site = site };
+			if (enqueue(&j, t, a, r, "resolved", 0, 0, now, out) < 0)
+				rc = -1;
 		}
+		free(r->told);
+		r->told = NULL;
+		if (r->ack != ACK_NONE) {
+			alog(rm, site, r->name, r->subject, now, out, "ack-ended",
+			     "the %s by %s ends with the alert",
+			     r->ack == ACK_FULL ? "acknowledgement" : "snooze",
+			     r->ack_by ? r->ack_by : "?");
+			ack_end(r);
+		}
+		r->incident = 0;
+		comm_restart(r);
+		r->nsent = r->flap_told = 0;
 	}
-	return ended;
+	return rc;
 }
 
 /* One evaluation: the sources' verdict (levels or by hand) at now. */
 static int
-step_input(struct rem *rm, const char *site, const struct adef *a, struct arec *r, int old_eff,
-	   long long now, struct buf *out)
+step_input(struct rem *rm, const char *site, struct tdb_context *t, const struct adef *a,
+	   struct arec *r, int old_eff, long long now, struct buf *out)
 {
-	int ended = 0;
+	int rc = 0;
+	clamp(r, now);
 	int eff = r->lraw || r->manual;
 	r->evals++;
 	r->last_eval = now;
@@ -623,12 +694,12 @@ step_input(struct rem *rm, const char *site, const struct adef *a, struct arec *
 	} else if (r->flapping && pct < a->flap_low) {
 		r->flapping = 0;
 		r->flap_told = 0;
-		r->last_sent = 0;
+		comm_restart(r);
 		alog(rm, site, r->name, r->subject, now, out, "flapping-stopped",
 		     "%.0f%% changed (below %d%%)", pct, a->flap_low);
 	}
 	if (eff && !r->active) {
-		int back = r->incident && r->cleared && now - r->cleared < a->clear;
+		int back = r->incident && now - r->cleared < a->clear;
 		if (back) {
 			alog(rm, site, r->name, r->subject, now, out, "returned",
 			     "%llds after it cleared, within its clear delay (%lds)",
@@ -640,11 +711,11 @@ step_input(struct rem *rm, const char *site, const struct adef *a, struct arec *
 				ack_end(r);
 			}
 		} else {
-			if (r->incident) /* the last one ended without notify seeing it */
-				ended |= step_time(rm, site, a, r, now, out);
+			if (r->incident) /* the last one ended unseen: close it first */
+				rc |= step_time(rm, site, t, a, r, now, out);
 			r->incident = now;
-			r->comm_start = r->last_sent = 0;
-			r->nsent = r->steps_told = r->flap_told = 0;
+			comm_restart(r);
+			r->nsent = r->flap_told = 0;
 			alog(rm, site, r->name, r->subject, now, out, "raised", "%s",
 			     r->manual && !r->lraw ? (r->manual_note && *r->manual_note ?
 						      r->manual_note : "by hand") :
@@ -654,24 +725,8 @@ step_input(struct rem *rm, const char *site, const struct adef *a, struct arec *
 		r->since = now;
 		r->cleared = 0;
 	}
-	return ended | step_time(rm, site, a, r, now, out);
+	return rc | step_time(rm, site, t, a, r, now, out);
 }
-
-struct alist {
-	struct arec *v;
-	int n;
-	const char *prefix;
-};
-
-struct judge {
-	struct rem *rm;
-	const char *site;
-	struct alist l;
-	struct adep *dep;
-};
-
-static int enqueue(struct judge *, struct tdb_context *, const struct adef *, struct arec *,
-		   const char *status, int from, int to, long long now, struct buf *out);
 
 /* Inside alert_begin ... alert_end every input shares one transaction. */
 static int batching;
@@ -733,30 +788,48 @@ input(struct rem *rm, const char *site, const char *alert, const char *subject, 
 	if (begin(t, err) < 0)
 		return -1;
 	struct arec r;
-	arec_load(t, site, alert, subject, &r);
+	int have = arec_load(t, site, alert, subject, &r);
 	int old_eff = r.evals ? (r.lraw || r.manual) : -1;
 	if (which == 0) {
 		r.lraw = on;
 		free(r.sources);
 		r.sources = xstrdup(text ? text : "");
 	} else {
+		if (!have && !on) {
+			/* clearing what was never raised: nothing to store */
+			buf_printf(out, "%s@%s was not raised\n", alert, subject);
+			arec_free(&r);
+			if (!batching)
+				tdb_transaction_cancel(t);
+			return 0;
+		}
 		r.manual = on;
 		free(r.manual_note);
 		r.manual_note = xstrdup(on && text ? text : "");
 	}
-	if (step_input(rm, site, a, &r, old_eff, now, out)) {
-		struct judge j = { .rm = rm, .site = site };
-		enqueue(&j, t, a, &r, "resolved", 0, 0, now, out);
-		free(r.told);
-		r.told = NULL;
+	size_t before = out ? out->len : 0;
+	int rc = step_input(rm, site, t, a, &r, old_eff, now, out);
+	if (which == 1 && out && out->len == before) {
+		/* by hand, and nothing changed: say why */
+		if (on)
+			buf_printf(out, "%s@%s was already active\n", alert, subject);
+		else if (r.active && r.lraw)
+			buf_printf(out, "%s@%s stays active: its levels hold (%s)\n", alert,
+				   subject, r.sources ? r.sources : "");
+		else if (r.active)
+			buf_printf(out, "%s@%s clears after its recover time (%lds)\n", alert,
+				   subject, a->recover);
 	}
-	int rc = arec_store(t, site, &r) == 0 ? 0 : -1;
+	if (rc == 0 && arec_store(t, site, &r) != 0)
+		rc = -1;
 	if (rc < 0) {
 		buf_printf(err, "var/alerts.tdb: %s", tdb_errorstr(t));
-		if (!batching)
+		if (!batching) {
 			tdb_transaction_cancel(t);
-	} else
-		rc = commit(t, err);
+			log_drop();
+		}
+	} else if ((rc = commit(t, err)) == 0 && !batching)
+		log_commit(rm);
 	arec_free(&r);
 	return rc;
 }
@@ -784,9 +857,15 @@ alert_end(struct rem *rm, int keep, struct buf *err)
 	batching = 0;
 	if (!keep) {
 		tdb_transaction_cancel(t);
+		log_drop();
 		return 0;
 	}
-	return commit(t, err);
+	if (commit(t, err) < 0) {
+		log_drop();
+		return -1;
+	}
+	log_commit(rm);
+	return 0;
 }
 
 int
@@ -886,7 +965,7 @@ judge_prepare(struct judge *j)
 		return;
 	adep_reset(j->dep);
 	for (int i = 0; i < j->l.n; i++)
-		if (j->l.v[i].active) {
+		if (j->l.v[i].active && adef_get(j->rm, j->site, j->l.v[i].name)) {
 			int nd = adep_find(j->dep, j->l.v[i].subject);
 			if (nd < 0)
 				nd = adep_node(j->dep, j->l.v[i].subject);
@@ -1002,8 +1081,9 @@ seq_next(struct tdb_context *t, const char *site)
 	n++;
 	char num[32];
 	snprintf(num, sizeof num, "%lld", n);
-	tdb_store(t, kdata(k), (TDB_DATA){ .dptr = (unsigned char *)num, .dsize = strlen(num) },
-		  TDB_REPLACE);
+	if (tdb_store(t, kdata(k), (TDB_DATA){ .dptr = (unsigned char *)num, .dsize = strlen(num) },
+		      TDB_REPLACE) != 0)
+		n = -1;
 	free(k);
 	return n;
 }
@@ -1014,7 +1094,7 @@ seq_next(struct tdb_context *t, const char *site)
 static int
 steps_reached(const struct adef *a, const struct arec *r, long long now)
 {
-	if (!a->nsteps)
+	if (!a->nsteps || !r->comm_start)
 		return 0;
 	int k = 1;
 	long long t = r->comm_start;
@@ -1037,111 +1117,6 @@ render(const struct tmpl *tp, struct tval *root, struct buf *out)
 		buf_printf(out, "(the alert's template failed: %s)", e.s ? e.s : "?");
 	buf_free(&e);
 }
-
-/* Queue a message about r with status to each contact of steps [from, to),
- * groups expanded, each contact once; adds them to r->told. */
-static int
-enqueue(struct judge *j, struct tdb_context *t, const struct adef *a, struct arec *r,
-	const char *status, int from, int to, long long now, struct buf *out)
-{
-	char **names = xcalloc(1, sizeof *names);
-	int nn = 0;
-	if (!strcmp(status, "resolved")) {
-		char **told = dep_alts(""); /* empty list */
-		free_list(told);
-		for (char *p = r->told, *c; p && *p; p = c ? c + 1 : p + strlen(p)) {
-			c = strchr(p, ',');
-			names = xrealloc(names, (size_t)(nn + 2) * sizeof *names);
-			names[nn++] = c ? xstrndup(p, (size_t)(c - p)) : xstrdup(p);
-			names[nn] = NULL;
-		}
-	} else
-		for (int s = from; s < to && s < a->nsteps; s++)
-			for (char **c = a->steps[s].contacts; c && *c; c++) {
-				names = xrealloc(names, (size_t)(nn + 2) * sizeof *names);
-				names[nn++] = xstrdup(*c);
-				names[nn] = NULL;
-			}
-	struct buf err = { 0 };
-	char **who = strcmp(status, "resolved") ? contacts_expand(j->rm, j->site, names, &err) :
-						  names;
-	if (who != names)
-		free_list(names);
-	if (err.len)
-		alog(j->rm, j->site, r->name, r->subject, now, out, "contacts", "%s", err.s);
-	buf_free(&err);
-	struct tval *root = tv_map();
-	tv_set(root, "site", tv_str(j->site));
-	tv_set(root, "alert", tv_str(r->name));
-	tv_set(root, "subject", tv_str(r->subject));
-	tv_set(root, "status", tv_str(status));
-	tv_set(root, "description", tv_str(a->description ? a->description : ""));
-	tv_set(root, "sources", tv_str(r->manual && r->manual_note && *r->manual_note ?
-					       r->manual_note : r->sources ? r->sources : ""));
-	char ts[32];
-	iso_time(ts, sizeof ts, r->incident ? r->incident : now);
-	tv_set(root, "since", tv_str(ts));
-	struct buf du = { 0 };
-	duration_text(&du, (long)(now - (r->incident ? r->incident : now)));
-	tv_set(root, "duration", tv_str(du.s ? du.s : "0s"));
-	buf_free(&du);
-	char cnt[16];
-	snprintf(cnt, sizeof cnt, "%d", r->nsent + 1);
-	tv_set(root, "count", tv_str(cnt));
-	tv_set(root, "note", tv_str(!strcmp(status, "flapping") ?
-					    "It is flapping: told once, not at every change." :
-				    !strcmp(status, "resolved") ? "It is over." : ""));
-	struct buf title = { 0 }, text = { 0 };
-	render(a->title, root, &title);
-	render(a->text, root, &text);
-	tv_free(root);
-	int queued = 0;
-	for (int i = 0; who && who[i]; i++) {
-		long long seq = seq_next(t, j->site);
-		struct buf rec = { 0 };
-		char id[128];
-		snprintf(id, sizeof id, "rem-%s-%lld-%lld", j->site, now, seq);
-		buf_adds(&rec, "contact ");
-		escape_field(&rec, who[i], strlen(who[i]));
-		buf_printf(&rec, "\nalert %s\nsubject %s\nstatus %s\nsince %lld\ncreated %lld\n"
-			   "next %lld\nattempts 0\nid %s\ntitle ", r->name, r->subject, status,
-			   r->incident ? r->incident : now, now, now, id);
-		escape_field(&rec, title.s ? title.s : "", title.len);
-		buf_adds(&rec, "\ntext ");
-		escape_field(&rec, text.s ? text.s : "", text.len);
-		buf_addc(&rec, '\n');
-		char *k = xasprintf("%s\to\t%012lld", j->site, seq);
-		tdb_store(t, kdata(k), (TDB_DATA){ .dptr = (unsigned char *)rec.s, .dsize = rec.len },
-			  TDB_REPLACE);
-		free(k);
-		buf_free(&rec);
-		alog(j->rm, j->site, r->name, r->subject, now, out, "queued", "%s to contact/%s",
-		     status, who[i]);
-		if (strcmp(status, "resolved")) {
-			/* remember who was told, for the resolved message */
-			int known = 0;
-			for (char *p = r->told, *c; p && *p && !known;
-			     p = c ? c + 1 : p + strlen(p)) {
-				c = strchr(p, ',');
-				size_t l = c ? (size_t)(c - p) : strlen(p);
-				known = l == strlen(who[i]) && !memcmp(p, who[i], l);
-			}
-			if (!known) {
-				char *nt = xasprintf("%s%s%s", r->told ? r->told : "",
-						     r->told && *r->told ? "," : "", who[i]);
-				free(r->told);
-				r->told = nt;
-			}
-		}
-		queued++;
-	}
-	free_list(who);
-	buf_free(&title);
-	buf_free(&text);
-	return queued;
-}
-
-/* ---- notify ---- */
 
 struct omsg {
 	char *key, *contact, *alert, *subject, *status, *id, *title, *text, *error;
@@ -1201,6 +1176,180 @@ omsg_parse(struct omsg *m, const char *s, size_t len)
 		s = le + 1;
 	}
 }
+
+/* Is s one of the NULL-terminated v? */
+static int
+in_list(char *const *v, const char *s)
+{
+	for (; v && *v; v++)
+		if (!strcmp(*v, s))
+			return 1;
+	return 0;
+}
+
+struct dropw {
+	const char *prefix, *inst;
+	char *const *who;
+	int all; /* every contact */
+	char **keys;
+	int n;
+};
+
+static int
+dropw_fn(struct tdb_context *t, TDB_DATA k, TDB_DATA v, void *arg)
+{
+	(void)t;
+	struct dropw *d = arg;
+	size_t pl = strlen(d->prefix);
+	if (k.dsize <= pl || memcmp(k.dptr, d->prefix, pl))
+		return 0;
+	struct omsg m = { 0 };
+	omsg_parse(&m, (const char *)v.dptr, v.dsize);
+	char *inst = xasprintf("%s@%s", m.alert ? m.alert : "", m.subject ? m.subject : "");
+	if (!strcmp(inst, d->inst) && m.contact &&
+	    (d->all || in_list(d->who, m.contact))) {
+		d->keys = xrealloc(d->keys, (size_t)(d->n + 1) * sizeof *d->keys);
+		d->keys[d->n++] = xstrndup((const char *)k.dptr, k.dsize);
+	}
+	free(inst);
+	omsg_free(&m);
+	return 0;
+}
+
+/* Messages about r still waiting for contacts who (a failing mail
+ * server...) are stale once it is resolved: dropped, so no contact hears
+ * of it firing after hearing it is over. */
+static void
+drop_waiting(struct tdb_context *t, const char *site, struct arec *r, char *const *who)
+{
+	struct dropw d = { 0 };
+	d.prefix = xasprintf("%s\to\t", site);
+	char *inst = xasprintf("%s@%s", r->name, r->subject);
+	d.inst = inst;
+	d.who = who;
+	tdb_traverse(t, dropw_fn, &d);
+	for (int i = 0; i < d.n; i++) {
+		tdb_delete(t, kdata(d.keys[i]));
+		free(d.keys[i]);
+	}
+	free(d.keys);
+	free(inst);
+	free((char *)d.prefix);
+}
+
+/* Queue a message about r with status to each contact of steps [from, to),
+ * groups expanded, each contact once; adds them to r->told. */
+static int
+enqueue(struct judge *j, struct tdb_context *t, const struct adef *a, struct arec *r,
+	const char *status, int from, int to, long long now, struct buf *out)
+{
+	char **names = xcalloc(1, sizeof *names);
+	int nn = 0;
+	if (!strcmp(status, "resolved")) {
+		for (char *p = r->told, *c; p && *p; p = c ? c + 1 : p + strlen(p)) {
+			c = strchr(p, ',');
+			names = xrealloc(names, (size_t)(nn + 2) * sizeof *names);
+			names[nn++] = c ? xstrndup(p, (size_t)(c - p)) : xstrdup(p);
+			names[nn] = NULL;
+		}
+	} else
+		for (int s = from; s < to && s < a->nsteps; s++)
+			for (char **c = a->steps[s].contacts; c && *c; c++) {
+				names = xrealloc(names, (size_t)(nn + 2) * sizeof *names);
+				names[nn++] = xstrdup(*c);
+				names[nn] = NULL;
+			}
+	struct buf err = { 0 };
+	char **who = strcmp(status, "resolved") ? contacts_expand(j->rm, j->site, names, &err) :
+						  names;
+	if (who != names)
+		free_list(names);
+	if (err.len)
+		alog(j->rm, j->site, r->name, r->subject, now, out, "contacts", "%s", err.s);
+	buf_free(&err);
+	struct tval *root = tv_map();
+	tv_set(root, "site", tv_str(j->site));
+	tv_set(root, "alert", tv_str(r->name));
+	tv_set(root, "subject", tv_str(r->subject));
+	tv_set(root, "status", tv_str(status));
+	tv_set(root, "description", tv_str(a->description ? a->description : ""));
+	tv_set(root, "sources", tv_str(r->manual && r->manual_note && *r->manual_note ?
+					       r->manual_note : r->sources ? r->sources : ""));
+	char ts[32];
+	iso_time(ts, sizeof ts, r->incident ? r->incident : now);
+	tv_set(root, "since", tv_str(ts));
+	struct buf du = { 0 };
+	duration_text(&du, (long)(now - (r->incident ? r->incident : now)));
+	tv_set(root, "duration", tv_str(du.s ? du.s : "0s"));
+	buf_free(&du);
+	char cnt[16];
+	snprintf(cnt, sizeof cnt, "%d", r->nsent + 1);
+	tv_set(root, "count", tv_str(cnt));
+	tv_set(root, "note", tv_str(!strcmp(status, "flapping") ?
+					    "It is flapping: told once, not at every change." :
+				    !strcmp(status, "resolved") ? "It is over." : ""));
+	struct buf title = { 0 }, text = { 0 };
+	render(a->title, root, &title);
+	render(a->text, root, &text);
+	tv_free(root);
+	int queued = 0;
+	if (!strcmp(status, "resolved"))
+		drop_waiting(t, j->site, r, who);
+	for (int i = 0; who && who[i] && queued >= 0; i++) {
+		long long seq = seq_next(t, j->site);
+		if (seq < 0) {
+			queued = -1;
+			break;
+		}
+		struct buf rec = { 0 };
+		char id[128];
+		snprintf(id, sizeof id, "rem-%s-%lld-%lld", j->site, now, seq);
+		buf_adds(&rec, "contact ");
+		escape_field(&rec, who[i], strlen(who[i]));
+		buf_printf(&rec, "\nalert %s\nsubject %s\nstatus %s\nsince %lld\ncreated %lld\n"
+			   "next %lld\nattempts 0\nid %s\ntitle ", r->name, r->subject, status,
+			   r->incident ? r->incident : now, now, now, id);
+		escape_field(&rec, title.s ? title.s : "", title.len);
+		buf_adds(&rec, "\ntext ");
+		escape_field(&rec, text.s ? text.s : "", text.len);
+		buf_addc(&rec, '\n');
+		char *k = xasprintf("%s\to\t%012lld", j->site, seq);
+		int st = tdb_store(t, kdata(k),
+				   (TDB_DATA){ .dptr = (unsigned char *)rec.s, .dsize = rec.len },
+				   TDB_REPLACE);
+		free(k);
+		buf_free(&rec);
+		if (st != 0) {
+			queued = -1;
+			break;
+		}
+		alog(j->rm, j->site, r->name, r->subject, now, out, "queued", "%s to contact/%s",
+		     status, who[i]);
+		if (strcmp(status, "resolved")) {
+			/* remember who was told, for the resolved message */
+			int known = 0;
+			for (char *p = r->told, *c; p && *p && !known;
+			     p = c ? c + 1 : p + strlen(p)) {
+				c = strchr(p, ',');
+				size_t l = c ? (size_t)(c - p) : strlen(p);
+				known = l == strlen(who[i]) && !memcmp(p, who[i], l);
+			}
+			if (!known) {
+				char *nt = xasprintf("%s%s%s", r->told ? r->told : "",
+						     r->told && *r->told ? "," : "", who[i]);
+				free(r->told);
+				r->told = nt;
+			}
+		}
+		queued++;
+	}
+	free_list(who);
+	buf_free(&title);
+	buf_free(&text);
+	return queued;
+}
+
+/* ---- notify ---- */
 
 static void
 omsg_text(const struct omsg *m, struct buf *b)
@@ -1305,12 +1454,10 @@ alert_notify(struct rem *rm, const char *site, time_t now, int dry, double timeo
 	struct tdb_context *t = adb(rm, !dry);
 	int rc = 0;
 	if (!t) {
-		if (dry) {
-			close(lock);
-			return 0;
-		}
-		buf_printf(out, "var/alerts.tdb: cannot open it\n");
 		close(lock);
+		if (dry)
+			return 0;
+		buf_printf(out, "var/alerts.tdb: cannot open it\n");
 		return EX_REM_FAIL;
 	}
 	struct buf err = { 0 };
@@ -1321,96 +1468,114 @@ alert_notify(struct rem *rm, const char *site, time_t now, int dry, double timeo
 		close(lock);
 		return EX_REM_FAIL;
 	}
+	struct tdb_context *qt = dry ? NULL : t; /* where messages are queued */
+	int bad = 0;
 	load_all(t, site, &j.l);
 	/* time first, for every instance, so dependencies see what is active now */
 	for (int i = 0; i < j.l.n; i++) {
 		struct arec *r = &j.l.v[i];
 		const struct adef *a = adef_get(rm, site, r->name);
-		if (!a)
-			continue;
-		if (step_time(rm, site, a, r, now, out) && !dry) {
-			enqueue(&j, t, a, r, "resolved", 0, 0, now, out);
-			free(r->told);
-			r->told = NULL;
-		}
+		if (a && step_time(rm, site, qt, a, r, now, out) < 0)
+			bad = 1;
 	}
 	judge_prepare(&j);
-	for (int i = 0; i < j.l.n; i++) {
+	for (int i = 0; i < j.l.n && !bad; i++) {
 		struct arec *r = &j.l.v[i];
 		const struct adef *a = adef_get(rm, site, r->name);
-		if (!a) {
-			if (r->active)
-				alog(rm, site, r->name, r->subject, now, out, "unknown",
-				     "the alert is no longer defined (%s/alert/%s.yaml)", site,
-				     r->name);
-			continue;
-		}
+		const char *st;
 		struct buf why = { 0 };
-		const char *st = status_of(&j, a, r, &why);
+		if (!a) {
+			st = "undefined";
+			buf_printf(&why, "the alert is no longer defined (%s/alert/%s.yaml); "
+				   "rem-alert forget %s@%s", site, r->name, r->name, r->subject);
+		} else
+			st = status_of(&j, a, r, &why);
 		if (!r->status || strcmp(r->status, st)) {
 			/* acks, suppressions by hand, flapping and clearing were
 			 * told when they happened; what only notify sees is told
-			 * here: suppressed by a dependency, and communicating */
-			if (!strcmp(st, "suppressed") || !strcmp(st, "communicating"))
+			 * here: suppressed by a dependency, communicating, and an
+			 * alert no longer defined (once) */
+			if (!strcmp(st, "suppressed") || !strcmp(st, "communicating") ||
+			    (!strcmp(st, "undefined") && r->active))
 				alog(rm, site, r->name, r->subject, now, out, st, "%s", why.s);
 			/* what a dependency held back is told at once when it
-			 * lets go (acks, suppressions by hand and flapping do so
-			 * when they end) */
+			 * lets go, from the first step (acks, suppressions by hand
+			 * and flapping do so when they end) */
 			if (!strcmp(st, "communicating") && r->status &&
 			    !strcmp(r->status, "suppressed"))
-				r->last_sent = 0;
+				comm_restart(r);
 			free(r->status);
 			r->status = xstrdup(st);
 		}
 		buf_free(&why);
+		if (!a)
+			goto store;
 		if (!strcmp(st, "communicating") && a->nsteps) {
 			if (!r->comm_start)
 				r->comm_start = now;
-			int reached = steps_reached(a, r, now);
+			int reached = steps_reached(a, r, now), from = -1;
 			if (!r->last_sent || (a->repeat > 0 && now - r->last_sent >= a->repeat)) {
-				if (!dry)
-					enqueue(&j, t, a, r, "firing", 0, reached, now, out);
-				else
-					buf_printf(out, "%s@%s would be told (firing)\n", r->name,
-						   r->subject);
+				from = 0;
 				r->last_sent = now;
 				r->nsent++;
-				r->steps_told = reached;
-			} else if (reached > r->steps_told) {
-				if (!dry)
-					enqueue(&j, t, a, r, "firing", r->steps_told, reached, now,
-						out);
+			} else if (reached > r->steps_told)
+				from = r->steps_told;
+			if (from >= 0) {
+				if (dry)
+					buf_printf(out, "%s@%s would be told: firing, steps %d to %d\n",
+						   r->name, r->subject, from + 1, reached);
+				else if (enqueue(&j, t, a, r, "firing", from, reached, now, out) < 0)
+					bad = 1;
 				r->steps_told = reached;
 			}
 		} else if (!strcmp(st, "flapping") && !r->flap_told && a->nsteps) {
 			if (!r->comm_start)
 				r->comm_start = now;
-			if (!dry)
-				enqueue(&j, t, a, r, "flapping", 0, steps_reached(a, r, now), now,
-					out);
+			if (dry)
+				buf_printf(out, "%s@%s would be told: flapping\n", r->name, r->subject);
+			else if (enqueue(&j, t, a, r, "flapping", 0, steps_reached(a, r, now), now,
+					 out) < 0)
+				bad = 1;
 			r->flap_told = 1;
 			r->last_sent = now;
 		}
+	store:
 		if (!dry && arec_store(t, site, r) != 0)
-			buf_printf(&err, "var/alerts.tdb: %s", tdb_errorstr(t));
+			bad = 1;
 	}
-	if (!dry && (err.len ? (tdb_transaction_cancel(t), -1) : commit(t, &err)) < 0) {
-		buf_printf(out, "%s\n", err.s);
+	if (dry) {
+		log_drop();
+	} else if (bad) {
+		buf_printf(out, "var/alerts.tdb: %s: nothing was changed\n", tdb_errorstr(t));
+		tdb_transaction_cancel(t);
+		log_drop();
 		rc = EX_REM_FAIL;
-	}
+	} else if (commit(t, &err) < 0) {
+		buf_printf(out, "%s\n", err.s);
+		log_drop();
+		rc = EX_REM_FAIL;
+	} else
+		log_commit(rm);
 	alist_free(&j.l);
 	if (j.dep)
 		adep_free(j.dep);
-	/* then send what waits, each message on its own */
+	/* then send what waits, each message on its own; a contact that
+	 * failed is not tried again in this run, so its messages keep their
+	 * order (a resolved message never overtakes its firing one) */
 	struct olist ol = { 0 };
-	load_outbox(t, site, &ol);
-	for (int i = 0; i < ol.n && !dry && !rc; i++) {
+	char **failed = xcalloc(1, sizeof *failed);
+	int nfailed = 0;
+	if (!dry && !rc)
+		load_outbox(t, site, &ol);
+	for (int i = 0; i < ol.n; i++) {
 		struct omsg *m = &ol.v[i];
-		if (m->next > now)
+		if (m->next > now + 3600) /* a clock set back */
+			m->next = now;
+		if (m->next > now || in_list(failed, m->contact))
 			continue;
 		struct contact c;
 		buf_reset(&err);
-		int ok = contact_get(rm, site, m->contact, &c, &err) == 0;
+		int gone = 0, ok = contact_get(rm, site, m->contact, &c, &err) == 0;
 		if (ok) {
 			struct comm_msg cm = { .site = site, .alert = m->alert,
 					       .subject = m->subject, .status = m->status,
@@ -1419,14 +1584,29 @@ alert_notify(struct rem *rm, const char *site, time_t now, int dry, double timeo
 			buf_reset(&err);
 			ok = comm_send(rm, site, &c, &cm, timeout, &err) == 0;
 			contact_free(&c);
+		} else {
+			char *p = obj_path(rm, site, "contact", m->contact);
+			gone = access(p, F_OK) != 0;
+			free(p);
 		}
 		secret_scrub(&err);
-		if (begin(t, &err) < 0)
+		struct buf e2 = { 0 };
+		if (begin(t, &e2) < 0) {
+			buf_printf(out, "%s: %s@%s to contact/%s was sent and may be sent again\n",
+				   e2.s, m->alert, m->subject, m->contact);
+			buf_free(&e2);
+			rc = EX_REM_FAIL;
 			break;
-		if (ok) {
+		}
+		if (ok || gone) {
 			tdb_delete(t, kdata(m->key));
-			alog(rm, site, m->alert, m->subject, now, out, "sent", "%s to contact/%s",
-			     m->status, m->contact);
+			if (ok)
+				alog(rm, site, m->alert, m->subject, now, out, "sent",
+				     "%s to contact/%s", m->status, m->contact);
+			else
+				alog(rm, site, m->alert, m->subject, now, out, "dropped",
+				     "%s to contact/%s: there is no such contact any more",
+				     m->status, m->contact);
 		} else {
 			m->attempts++;
 			m->next = now + backoff(m->attempts);
@@ -1443,18 +1623,20 @@ alert_notify(struct rem *rm, const char *site, time_t now, int dry, double timeo
 			alog(rm, site, m->alert, m->subject, now, out, "not-sent",
 			     "%s to contact/%s: %s (attempt %lld; next at %s)", m->status,
 			     m->contact, m->error, m->attempts, nt);
+			failed = xrealloc(failed, (size_t)(nfailed + 2) * sizeof *failed);
+			failed[nfailed++] = xstrdup(m->contact);
+			failed[nfailed] = NULL;
 			rc = EX_REM_FAIL;
 		}
-		struct buf e2 = { 0 };
 		if (commit(t, &e2) < 0) {
 			buf_printf(out, "%s\n", e2.s);
+			log_drop();
 			rc = EX_REM_FAIL;
-		}
+		} else
+			log_commit(rm);
 		buf_free(&e2);
 	}
-	if (rc == EX_REM_FAIL && !dry) {
-		/* a failed send keeps the message; others still wait their turn */
-	}
+	free_list(failed);
 	olist_free(&ol);
 	buf_free(&err);
 	close(lock);
@@ -1462,6 +1644,41 @@ alert_notify(struct rem *rm, const char *site, time_t now, int dry, double timeo
 }
 
 /* ---- acknowledging and suppressing ---- */
+
+static int
+finish_change_del(struct rem *rm, struct tdb_context *t, int rc, struct buf *err)
+{
+	if (rc) {
+		tdb_transaction_cancel(t);
+		log_drop();
+	} else if (commit(t, err) < 0) {
+		log_drop();
+		rc = EX_REM_FAIL;
+	} else
+		log_commit(rm);
+	return rc;
+}
+
+/* Store r and commit, or (rc) throw everything away; its log with it. */
+static int
+finish_change(struct rem *rm, const char *site, struct tdb_context *t, struct arec *r, int rc,
+	      struct buf *err)
+{
+	if (!rc && arec_store(t, site, r) != 0) {
+		buf_printf(err, "var/alerts.tdb: %s", tdb_errorstr(t));
+		rc = EX_REM_FAIL;
+	}
+	if (rc) {
+		tdb_transaction_cancel(t);
+		log_drop();
+	} else if (commit(t, err) < 0) {
+		log_drop();
+		rc = EX_REM_FAIL;
+	} else
+		log_commit(rm);
+	arec_free(r);
+	return rc;
+}
 
 int
 alert_ack(struct rem *rm, const char *site, const char *alert, const char *subject, int snooze,
@@ -1478,9 +1695,11 @@ alert_ack(struct rem *rm, const char *site, const char *alert, const char *subje
 		return EX_REM_FAIL;
 	struct arec r;
 	int have = arec_load(t, site, alert, subject, &r);
-	step_time(rm, site, a, &r, now, out);
-	int rc = 0;
-	if (!have || (!r.active && !r.incident)) {
+	int rc = step_time(rm, site, t, a, &r, now, out) < 0 ? EX_REM_FAIL : 0;
+	long most = a->ack_expiry;
+	if (rc) {
+		buf_printf(err, "var/alerts.tdb: %s", tdb_errorstr(t));
+	} else if (!have || (!r.active && !r.incident)) {
 		buf_printf(err, "%s@%s is not active: nothing to acknowledge", alert, subject);
 		rc = EX_REM_USAGE;
 	} else if (period < 0 && snooze < 0) {
@@ -1492,6 +1711,13 @@ alert_ack(struct rem *rm, const char *site, const char *alert, const char *subje
 			alog(rm, site, alert, subject, now, out, "unack", "by %s", by);
 			ack_end(&r);
 		}
+	} else if (period > most) {
+		struct buf d = { 0 };
+		duration_text(&d, most);
+		buf_printf(err, "alert %s may be acknowledged for %s at most (its ack-expiry:)",
+			   alert, d.s);
+		buf_free(&d);
+		rc = EX_REM_USAGE;
 	} else {
 		long p = snooze ? period : (period > 0 ? period : a->ack_expiry);
 		free(r.ack_by);
@@ -1508,14 +1734,7 @@ alert_ack(struct rem *rm, const char *site, const char *alert, const char *subje
 		     snooze ? "" : " or until inactive for its clear delay", note && *note ? ": " : "",
 		     note ? note : "");
 	}
-	if (!rc && arec_store(t, site, &r) != 0)
-		rc = EX_REM_FAIL;
-	if (rc)
-		tdb_transaction_cancel(t);
-	else if (commit(t, err) < 0)
-		rc = EX_REM_FAIL;
-	arec_free(&r);
-	return rc;
+	return finish_change(rm, site, t, &r, rc, err);
 }
 
 int
@@ -1546,16 +1765,20 @@ alert_suppress(struct rem *rm, const char *site, const char *alert, const char *
 		return EX_REM_FAIL;
 	struct arec r;
 	arec_load(t, site, alert, subject, &r);
-	step_time(rm, site, a, &r, now, out);
-	int rc = 0;
-	if (period < 0) {
+	int rc = step_time(rm, site, t, a, &r, now, out) < 0 ? EX_REM_FAIL : 0;
+	if (rc) {
+		buf_printf(err, "var/alerts.tdb: %s", tdb_errorstr(t));
+	} else if (period < 0) {
 		if (!r.forced_until) {
 			buf_printf(err, "%s@%s is not suppressed", alert, subject);
 			rc = EX_REM_USAGE;
 		} else {
 			alog(rm, site, alert, subject, now, out, "unsuppressed", "by %s", by);
 			r.forced_until = r.forced_at = 0;
-			r.last_sent = 0;
+			free(r.forced_by);
+			free(r.forced_note);
+			r.forced_by = r.forced_note = NULL;
+			comm_restart(&r);
 		}
 	} else {
 		long p = period ? period : a->suppress;
@@ -1570,14 +1793,7 @@ alert_suppress(struct rem *rm, const char *site, const char *alert, const char *
 		alog(rm, site, alert, subject, now, out, "suppressed-by-hand", "by %s until %s%s%s",
 		     by, until, note && *note ? ": " : "", note ? note : "");
 	}
-	if (!rc && arec_store(t, site, &r) != 0)
-		rc = EX_REM_FAIL;
-	if (rc)
-		tdb_transaction_cancel(t);
-	else if (commit(t, err) < 0)
-		rc = EX_REM_FAIL;
-	arec_free(&r);
-	return rc;
+	return finish_change(rm, site, t, &r, rc, err);
 }
 
 /* ---- looking ---- */
@@ -1591,7 +1807,7 @@ alert_view(struct rem *rm, const char *site, time_t now, struct aview **out, int
 	for (int i = 0; i < j.l.n; i++) {
 		const struct adef *a = adef_get(rm, site, j.l.v[i].name);
 		if (a)
-			step_time(rm, site, a, &j.l.v[i], now, NULL);
+			step_time(rm, site, NULL, a, &j.l.v[i], now, NULL);
 	}
 	judge_prepare(&j);
 	struct aview *v = xcalloc((size_t)j.l.n + 1, sizeof *v);
@@ -1621,6 +1837,7 @@ alert_view(struct rem *rm, const char *site, time_t now, struct aview **out, int
 			v[i].next = r->last_sent + a->repeat;
 	}
 	*nout = j.l.n;
+	log_drop(); /* only a view: what time would do is not stored */
 	alist_free(&j.l);
 	if (j.dep)
 		adep_free(j.dep);
@@ -1672,16 +1889,20 @@ alert_resolve(struct rem *rm, const char *site, const char *arg, char **name, ch
 	}
 	struct alist l = { 0 };
 	load_all(adb(rm, 0), site, &l);
+	/* the instances that are not ok first: "ack down" means the one down */
 	int found = 0;
-	for (int i = 0; i < l.n; i++)
-		if (!strcmp(l.v[i].name, arg)) {
+	for (int pass = 0; pass < 2 && !found; pass++)
+		for (int i = 0; i < l.n; i++) {
+			struct arec *r = &l.v[i];
+			if (strcmp(r->name, arg) || (!pass && !r->active && !r->incident))
+				continue;
 			if (!found++)
-				*subject = xstrdup(l.v[i].subject);
+				*subject = xstrdup(r->subject);
 			else {
 				if (found == 2)
 					buf_printf(err, "%s: about more than one subject; name one: "
 						   "%s@%s", arg, arg, *subject);
-				buf_printf(err, " %s@%s", arg, l.v[i].subject);
+				buf_printf(err, " %s@%s", arg, r->subject);
 			}
 		}
 	alist_free(&l);
@@ -1695,4 +1916,61 @@ alert_resolve(struct rem *rm, const char *site, const char *arg, char **name, ch
 		buf_printf(err, "%s: no such alert instance (ALERT@SUBJECT)", arg);
 	*subject = NULL;
 	return -1;
+}
+
+int
+alert_forget(struct rem *rm, const char *site, const char *alert, const char *subject,
+	     time_t now, struct buf *out, struct buf *err)
+{
+	struct tdb_context *t = adb(rm, 1);
+	if (!t || begin(t, err) < 0)
+		return EX_REM_FAIL;
+	struct arec r;
+	if (arec_load(t, site, alert, subject, &r) != 1) {
+		buf_printf(err, "%s@%s: no such alert instance", alert, subject);
+		arec_free(&r);
+		tdb_transaction_cancel(t);
+		return EX_REM_USAGE;
+	}
+	char *k = inst_key(site, alert, subject);
+	int rc = tdb_delete(t, kdata(k)) == 0 ? 0 : EX_REM_FAIL;
+	free(k);
+	char *everyone[] = { NULL };
+	struct dropw d = { 0 };
+	d.prefix = xasprintf("%s\to\t", site);
+	char *inst = xasprintf("%s@%s", alert, subject);
+	d.inst = inst;
+	d.who = everyone;
+	d.all = 1;
+	tdb_traverse(t, dropw_fn, &d);
+	for (int i = 0; i < d.n; i++) {
+		tdb_delete(t, kdata(d.keys[i]));
+		free(d.keys[i]);
+	}
+	free(d.keys);
+	free(inst);
+	free((char *)d.prefix);
+	alog(rm, site, alert, subject, now, out, "forgotten", "%s%s; %d message%s dropped",
+	     r.active ? "it was active" : "it was not active",
+	     r.lraw ? " (its levels held it)" : "", d.n, d.n == 1 ? "" : "s");
+	arec_free(&r);
+	return finish_change_del(rm, t, rc, err);
+}
+
+int
+alert_levels_prune(struct rem *rm, const char *site,
+		   int (*named)(void *arg, const char *alert, const char *subject), void *arg,
+		   time_t now, struct buf *out, struct buf *err)
+{
+	struct alist l = { 0 };
+	load_all(adb(rm, 0), site, &l);
+	int rc = 0;
+	for (int i = 0; i < l.n && !rc; i++) {
+		struct arec *r = &l.v[i];
+		if (!r->lraw || named(arg, r->name, r->subject) || !adef_get(rm, site, r->name))
+			continue;
+		rc = input(rm, site, r->name, r->subject, 0, 0, "", now, out, err);
+	}
+	alist_free(&l);
+	return rc;
 }

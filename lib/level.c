@@ -1277,6 +1277,26 @@ alerts_pass(struct ctx *c, const struct levels *L, struct smap *touched)
 	free(keys);
 }
 
+struct prune {
+	struct ctx *c;
+	const struct levels *L;
+};
+
+/* Does a group of the levels still name alert about subject (a machine
+ * that has the group's monitor)? */
+static int
+still_named(void *arg, const char *alert, const char *subject)
+{
+	struct prune *p = arg;
+	if (strncmp(subject, "machine/", 8))
+		return 1; /* not the levels' */
+	struct mach *mc = mach_get(p->c, subject + 8);
+	for (int k = 0; mc && k < p->L->n; k++)
+		if (names_alert(&p->L->g[k], alert) && mach_monitor(mc, p->L->g[k].mon))
+			return 1;
+	return 0;
+}
+
 static void
 ctx_init(struct ctx *c, struct rem *rm, const char *site, FILE *out)
 {
@@ -1452,6 +1472,21 @@ levels_eval(struct rem *rm, const char *site, const struct level_eval *o, FILE *
 			status_at_least(&c, EX_REM_USAGE);
 		}
 	alerts_pass(&c, &L, &touched);
+	if (!o->nonly) {
+		/* a group edited so it names the alert no more, a machine
+		 * removed: what only its levels held active is let go */
+		struct prune pr = { &c, &L };
+		struct buf pout = { 0 }, perr = { 0 };
+		if (alert_levels_prune(rm, site, still_named, &pr, c.now, &pout, &perr) < 0) {
+			fflush(out);
+			warnx("%s", perr.s ? perr.s : "var/alerts.tdb: not pruned");
+			status_at_least(&c, EX_REM_FAIL);
+		}
+		if (pout.len)
+			fputs(pout.s, out);
+		buf_free(&pout);
+		buf_free(&perr);
+	}
 	smap_free(&touched, NULL);
 	free(matched);
 	free_list(machines);

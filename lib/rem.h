@@ -1584,7 +1584,18 @@ void aview_free(struct aview *, int n);
 /* The messages waiting, one line each: INSTANCE STATUS CONTACT ATTEMPTS
  * NEXT ERROR (tab-separated); returns how many. */
 int alert_outbox(struct rem *, const char *site, struct buf *out);
-/* "NAME@SUBJECT", or NAME alone when the site has one instance of it. */
+/* Remove an instance and the messages waiting about it (an alert no
+ * longer defined, a machine destroyed).  A status. */
+int alert_forget(struct rem *, const char *site, const char *alert, const char *subject,
+		 time_t now, struct buf *out, struct buf *err);
+/* After a whole evaluation: every instance a level holds active that no
+ * level group names any more (named(arg, alert, subject) is 0) gets its
+ * levels' "off".  0, or -1 with why in err. */
+int alert_levels_prune(struct rem *, const char *site,
+		       int (*named)(void *arg, const char *alert, const char *subject), void *arg,
+		       time_t now, struct buf *out, struct buf *err);
+/* "NAME@SUBJECT", or NAME alone when the site has one instance of it
+ * (active or clearing ones first). */
 int alert_resolve(struct rem *, const char *site, const char *arg, char **name, char **subject,
 		  struct buf *err);
 

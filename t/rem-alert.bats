@@ -374,3 +374,123 @@ cabled() {
 	run at 30 rem-alert deps machine/web1
 	assert_line --partial "service/app"
 }
+
+@test "looking changes nothing: ls, why and notify -n write no log line and store nothing" {
+	setup_alerts
+	at 0 rem-alert raise down hwinst/h1
+	at 10 rem-alert notify
+	at 100 rem-alert clear down hwinst/h1
+	cp "$REM_ROOT/var/log/alerts.log" "$T/log.before"
+	for c in "ls -a" "why down" "notify -n"; do at 2000 rem-alert $c >/dev/null; done
+	run diff "$T/log.before" "$REM_ROOT/var/log/alerts.log"
+	assert_success
+	run at 2000 rem-alert notify -n
+	assert_line --partial "down@hwinst/h1 ended"    # what would happen, still
+}
+
+@test "the resolved message: queued whichever command sees the end, about the alert's own start" {
+	setup_alerts
+	at 0 rem-alert raise down hwinst/h1
+	at 10 rem-alert notify
+	at 100 rem-alert clear down hwinst/h1
+	run at 1000 rem-alert suppress -p 1h down@hwinst/h1   # sees the end first
+	assert_line --partial "queued resolved to contact/ops"
+	at 1010 rem-alert notify
+	assert_equal "$(told | tail -1)" "ops resolved down@hwinst/h1"
+	run rem-alert log -a down
+	assert_line --partial "down@hwinst/h1 sent resolved to contact/ops"
+	# the text says when it began, not when it ended
+	mk contact ops <<-X
+	command: 'cat >"$T/text"'
+	X
+	at 2000 rem-alert raise down hwinst/h2
+	at 2010 rem-alert notify
+	at 2100 rem-alert clear down hwinst/h2
+	at 2800 rem-alert notify
+	run cat "$T/text"
+	assert_output --partial "resolved about hwinst/h2 since 2027-01-15T08:33:20Z"
+}
+
+@test "a contact never hears of an alert firing after hearing it is over; one failing contact does not stop the others" {
+	setup_alerts
+	mk contact bad <<-X
+	command: 'echo "bad \$REM_STATUS" >>"$T/told"; test -e "$T/fixed" || exit 1'
+	X
+	mk alert two <<-'X'
+	clear: 1m
+	contacts: [contact/bad, contact/ops]
+	X
+	at 0 rem-alert raise two hwinst/h1
+	run at 10 rem-alert notify
+	assert_failure 3
+	assert_line --partial "two@hwinst/h1 sent firing to contact/ops"   # not held back by bad
+	at 20 rem-alert clear two hwinst/h1
+	touch "$T/fixed"
+	run at 200 rem-alert notify                  # over: the stale firing is dropped
+	assert_success
+	assert_equal "$(grep '^bad' "$T/told")" $'bad firing\nbad resolved'
+	run rem-alert queue
+	assert_output ""
+}
+
+@test "acknowledgements are bounded by the alert's ack-expiry" {
+	setup_alerts
+	mk alert short <<-'X'
+	ack-expiry: 2h
+	contacts: [contact/ops]
+	X
+	at 0 rem-alert raise short hwinst/h1
+	run at 10 rem-alert ack -e 3h short
+	assert_failure 2
+	assert_output --partial "2h at most"
+	run at 10 rem-alert ack -s 1w short
+	assert_failure 2
+	run at 10 rem-alert ack -s 1h short
+	assert_success
+}
+
+@test "an alert no longer defined: not counted as down, told once, forgotten by hand" {
+	cabled
+	mk alert gone <<<'description: soon removed'
+	at 0 rem-alert raise gone hwinst/host1
+	at 0 rem-alert raise slow machine/web1
+	run at 10 rem-alert ls slow
+	assert_output --partial $'\tsuppressed\t'
+	rm "$REM_ROOT/main/alert/gone.yaml"
+	run at 20 rem-alert ls slow
+	assert_output --partial $'\tcommunicating\t'
+	run at 30 rem-alert notify
+	assert_line --partial "gone@hwinst/host1 undefined"
+	run at 90 rem-alert notify
+	refute_output --partial "gone@hwinst/host1 undefined"
+	run at 100 rem-alert forget gone@hwinst/host1
+	assert_success
+	assert_output --partial "forgotten it was active"
+	run rem-alert ls -a gone
+	assert_output ""
+}
+
+@test "a clock set back does not freeze repeats, escalation or clearing" {
+	setup_alerts
+	at 100000 rem-alert raise down hwinst/h1
+	at 100010 rem-alert notify
+	at 10 rem-alert notify                       # back more than a day
+	assert_equal "$(ntold)" 1
+	at 1900 rem-alert notify                     # a repeat (30m) after the new now
+	assert_equal "$(ntold)" 2
+	at 2000 rem-alert clear down hwinst/h1
+	run at 2700 rem-alert notify
+	assert_line --partial "down@hwinst/h1 ended"
+}
+
+@test "raise and clear say why nothing changed" {
+	setup_alerts
+	run at 0 rem-alert clear down hwinst/h1
+	assert_output "down@hwinst/h1 was not raised"
+	[ ! -e "$REM_ROOT/var/alerts.tdb" ] || ! rem-alert ls -a | grep -q down
+	at 0 rem-alert raise down hwinst/h1
+	run at 10 rem-alert raise down hwinst/h1
+	assert_output "down@hwinst/h1 was already active"
+	run rem-alert why nosuch@hwinst/h1
+	assert_failure 2
+}

@@ -415,6 +415,13 @@ web-down@machine/w1 input on from web.q/slow"
 	assert_line "web-down@machine/w1 input on from web.q/down,web.q/slow"
 	run env REM_NOW=$((T0 + 180)) rem-alert why web-down@machine/w1
 	assert_output --partial "raised: web.q/down,web.q/slow"
+	# the levels edited so that none names the alert: a whole eval lets it go
+	levels <<-'X'
+	down:
+	  - if: last(errors) > 3
+	X
+	run ev $((T0 + 240)) -f
+	assert_line "web-down@machine/w1 cleared"
 }
 
 @test "due: not again before the monitor's interval; -f evaluates all" {
