@@ -29,17 +29,26 @@
 	"  queue\n"                                                            \
 	"  forget alert[@subject]\n"                                           \
 	"  log [-a alert] [-s since] [-e end]\n"                               \
-	"  test [-m text] contact"
+	"  test [-m text] [-t seconds] contact"
 
 /* test: send a test message to a contact (a group: to each of its members). */
 static int
 cmd_test(struct rem *rm, int argc, char **argv)
 {
 	const char *text = "This is a test message from REM.";
+	double timeout = 30;
 	int c;
-	while ((c = getopt(argc, argv, "m:")) != -1)
+	while ((c = getopt(argc, argv, "m:t:")) != -1)
 		switch (c) {
 		case 'm': text = optarg; break;
+		case 't': {
+			char *end;
+			timeout = strtod(optarg, &end);
+			if (*end || timeout <= 0 || timeout > 3600) {
+				warnx("-t '%s': seconds, more than 0 and at most 3600", optarg);
+				return EX_REM_USAGE;
+			}
+		} break;
 		default: usage_exit(USAGE);
 		}
 	if (argc - optind != 1)
@@ -73,7 +82,7 @@ cmd_test(struct rem *rm, int argc, char **argv)
 				      .status = "test", .title = "REM test message", .text = text,
 				      .id = id, .since = now, .now = now };
 		buf_reset(&err);
-		if (comm_send(rm, rm->site, &ct, &m, 30, &err) < 0) {
+		if (comm_send(rm, rm->site, &ct, &m, timeout, &err) < 0) {
 			warnx("contact/%s: not sent: %s", who[i], err.s);
 			rc = EX_REM_FAIL;
 		} else

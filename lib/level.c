@@ -661,6 +661,69 @@ by_place(const void *a, const void *b)
 	return x->col < y->col ? -1 : x->col > y->col;
 }
 
+/* A State a condition reads that no level sets and that is not set now
+ * (by hand or by a script, rem-state set) is a misspelling far more often
+ * than not: the condition would be unknown for ever.  Told at the level,
+ * with the column of the reference; returns how many. */
+static int
+unknown_states(struct rem *rm, const char *site, const struct levels *L)
+{
+	char **known = NULL;
+	int nknown = 0, told = 0;
+	for (int u = 0; u < L->n; u++)
+		for (int i = 0; i < L->g[u].n; i++)
+			if (L->g[u].lv[i].state)
+				keys_add(&known, &nknown, state_key(L->g[u].lv[i].scope, L->g[u].pkg,
+								   L->g[u].lv[i].state));
+	struct state *st = NULL;
+	int nst = 0;
+	if (state_list(rm, site, NULL, &st, &nst) < 0)
+		nst = 0;
+	for (int i = 0; i < nst; i++) {
+		char *sc = st[i].scope, *k;
+		const char *pk = strstr(sc, "/package/");
+		if (!strcmp(sc, "site"))
+			k = xasprintf("site\t%s", st[i].name);
+		else if (pk)
+			k = xasprintf("package\t%s\t%s", pk + 9, st[i].name);
+		else if (!strncmp(sc, "machine/", 8))
+			k = xasprintf("machine\t%s", st[i].name);
+		else
+			k = xasprintf("service\t%s", st[i].name);
+		keys_add(&known, &nknown, k);
+		state_free(&st[i]);
+	}
+	free(st);
+	static const char *const scope_prefix[] = { "state", "machine", "service", "site" };
+	for (int u = 0; u < L->n; u++) {
+		const struct level_group *g = &L->g[u];
+		for (int i = 0; i < g->n; i++) {
+			const struct level *lv = &g->lv[i];
+			for (int j = 0; lv->cond && j < cond_nrefs(lv->cond); j++) {
+				const struct cond_ref *r = cond_ref(lv->cond, j);
+				if (r->kind != CREF_STATE)
+					continue;
+				char *k = state_key(r->scope, g->pkg, r->name);
+				int found = 0;
+				for (int x = 0; x < nknown && !found; x++)
+					found = !strcmp(known[x], k);
+				free(k);
+				if (found)
+					continue;
+				rem_warnx_at(g->file, lv->cline, lv->cexact ? lv->ccol + r->col - 1 : lv->ccol,
+					     "level %s/%s: no level sets the State %s.%s and it is not "
+					     "set now (rem-state set); the condition would stay unknown",
+					     g->mon, g->name, scope_prefix[r->scope], r->name);
+				told++;
+			}
+		}
+	}
+	for (int i = 0; i < nknown; i++)
+		free(known[i]);
+	free(known);
+	return told;
+}
+
 int
 levels_check_site(struct rem *rm, const char *site)
 {
@@ -683,6 +746,7 @@ levels_check_site(struct rem *rm, const char *site)
 	free(path);
 	struct levels L;
 	told += levels_load(rm, site, &L, LV_TELL_CYCLES);
+	told += unknown_states(rm, site, &L);
 	levels_free(&L);
 	return told;
 }

@@ -95,7 +95,7 @@ json() {
 	grep -qx 'AUTH bob pa55-w0rd-x' "$T/smtp/1.env"
 	# a wrong password: the server refuses, the message says so, no password
 	secrets 'smtp wrong-pa55-w0rd'
-	run rem-alert test alice
+	run rem-alert test -t 3 alice
 	assert_failure 3
 	assert_output --partial "contact/alice: not sent: mail to alice@example.org through smtp://127.0.0.1:$SMTP_PORT: "
 	refute_output --partial "pa55-w0rd"
@@ -363,4 +363,62 @@ json() {
 	mk contact ops <<<'members: [contact/alice, contact/hook]'
 	run rem-check
 	assert_success
+}
+
+@test "notify: a mail server down keeps the message, tries again with back-off, delivers once it is up" {
+	export REM_NOW=1800000000
+	/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd is not installed"
+	port=$(free_port)
+	echo "mail: {server: \"smtp://127.0.0.1:$port\", from: rem@example.org, tls: none}" >>"$REM_ROOT/main/site.yaml"
+	mk contact ops <<<'email: ops@example.org'
+	mk alert down <<<'contacts: [contact/ops]'
+	mk hwset box <<<'virtual: true'
+	mk hwinst h1 <<<'set: hwset/box'
+	rem-alert raise down hwinst/h1 >/dev/null
+	run rem-alert notify
+	assert_failure 3
+	assert_line --partial "not-sent firing to contact/ops"
+	assert_line --partial "attempt 1; next at 2027-01-15T08:01:00Z"
+	run env REM_NOW=1800000030 rem-alert notify      # not due: not tried
+	assert_success
+	# the server comes up on that port: the next try after the back-off delivers
+	smtpd --port "$port"
+	run env REM_NOW=1800000061 rem-alert notify
+	assert_success
+	assert_line --partial "sent firing to contact/ops"
+	assert_equal "$(count "$T/smtp" eml)" 1
+	run rem-alert queue
+	assert_output ""
+}
+
+@test "notify killed while sending: the message stays queued and the next notify sends it" {
+	export REM_NOW=1800000000
+	mk contact slow <<-X
+	command: 'echo started >>"$T/calls"; sleep 30'
+	X
+	mk contact fast <<-X
+	command: 'cat >>"$T/got"'
+	X
+	mk alert down <<<'contacts: [contact/slow]'
+	mk hwset box <<<'virtual: true'
+	mk hwinst h1 <<<'set: hwset/box'
+	rem-alert raise down hwinst/h1 >/dev/null
+	rem-alert notify >/dev/null 2>&1 &
+	pid=$!
+	poll 200 test -s "$T/calls"
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+	pkill -f "sleep 30" || true
+	run rem-alert queue
+	assert_output --partial $'down@hwinst/h1\tfiring\tcontact/slow\t0'
+	run rem-alert ls
+	assert_output --partial $'down@hwinst/h1\tcommunicating'
+	mk alert down <<<'contacts: [contact/fast]'
+	mk contact slow <<-X
+	command: 'cat >>"$T/got"'
+	X
+	run rem-alert notify
+	assert_success
+	assert_line --partial "sent firing to contact/slow"
+	grep -q "down is firing about hwinst/h1" "$T/got"
 }
