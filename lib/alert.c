@@ -52,6 +52,7 @@ struct adef {
 	struct tmpl *title, *text;
 	char **depends; /* each "A or B@S" */
 	long clear, repeat, recover, suppress, ack_expiry;
+	int down; /* active, its subject is down for what depends on it */
 	int flap_low, flap_high;
 	struct astep *steps;
 	int nsteps;
@@ -139,6 +140,8 @@ adef_get(struct rem *rm, const char *site, const char *name)
 			a->text = tmpl_compile("text", default_text, strlen(default_text), &e);
 		buf_free(&e);
 		a->depends = str_list(&d, ydoc_child(&d, 0, "depends"));
+		s = ydoc_str(&d, 0, "down");
+		a->down = !s || strcmp(s, "false");
 		a->clear = dur_of(&d, "clear", 300);
 		a->repeat = dur_of(&d, "repeat", 3600);
 		a->recover = dur_of(&d, "recover", 0);
@@ -965,7 +968,8 @@ judge_prepare(struct judge *j)
 		return;
 	adep_reset(j->dep);
 	for (int i = 0; i < j->l.n; i++)
-		if (j->l.v[i].active && adef_get(j->rm, j->site, j->l.v[i].name)) {
+		if (j->l.v[i].active && adef_get(j->rm, j->site, j->l.v[i].name) &&
+		    adef_get(j->rm, j->site, j->l.v[i].name)->down) {
 			int nd = adep_find(j->dep, j->l.v[i].subject);
 			if (nd < 0)
 				nd = adep_node(j->dep, j->l.v[i].subject);

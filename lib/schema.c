@@ -521,6 +521,8 @@ static const struct field alert_fields[] = {
 	{ .name = "depends", .type = F_LIST,
 	  .sub = &(const struct field){ .name = "alert", .type = F_STR },
 	  .help = "ALERT[@SUBJECT] suppressing this one while active; \"A or B\": only when all are" },
+	{ .name = "down", .type = F_BOOL, .def = "true",
+	  .help = "active, its subject counts as down for what depends on it (false: a warning)" },
 	{ .name = "clear", .type = F_STR, .def = "5m",
 	  .help = "inactive this long, a new activation is a new alert (ends a full ack)" },
 	{ .name = "repeat", .type = F_STR, .def = "1h",

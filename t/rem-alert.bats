@@ -364,6 +364,10 @@ cabled() {
 
 @test "service-derived dependencies: web's alerts wait while every app machine is alerting" {
 	cabled
+	# a warning on every app machine takes nothing down
+	mk alert warn <<<'down: false'
+	at 0 rem-alert raise warn machine/app1
+	at 0 rem-alert raise warn machine/app2
 	at 0 rem-alert raise slow machine/web1
 	at 0 rem-alert raise slow machine/app1
 	run at 10 rem-alert ls slow@machine/web1
