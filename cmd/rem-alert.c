@@ -126,6 +126,19 @@ fail(struct buf *err, int rc)
 	return rc;
 }
 
+/* The end of a command that changed something: what it said, then why it
+ * failed (when it did); frees both buffers.  Its status. */
+static int
+report(struct buf *out, struct buf *err, int rc)
+{
+	say(out);
+	if (rc)
+		fail(err, rc);
+	buf_free(out);
+	buf_free(err);
+	return finish_stdout(rc);
+}
+
 static void
 when(char *out, size_t sz, long long t)
 {
@@ -313,14 +326,9 @@ cmd_ack(struct rem *rm, int argc, char **argv)
 	struct buf out = { 0 }, err = { 0 };
 	int rc = alert_ack(rm, rm->site, name, subject, snooze ? 1 : 0, snooze ? snooze : expiry,
 			   author(by), note, rem_now(), &out, &err);
-	say(&out);
-	if (rc)
-		fail(&err, rc);
 	free(name);
 	free(subject);
-	buf_free(&out);
-	buf_free(&err);
-	return finish_stdout(rc);
+	return report(&out, &err, rc);
 }
 
 static int
@@ -341,14 +349,9 @@ cmd_unack(struct rem *rm, int argc, char **argv)
 	struct buf out = { 0 }, err = { 0 };
 	int rc = alert_ack(rm, rm->site, name, subject, -1, -1, author(by), NULL, rem_now(), &out,
 			   &err);
-	say(&out);
-	if (rc)
-		fail(&err, rc);
 	free(name);
 	free(subject);
-	buf_free(&out);
-	buf_free(&err);
-	return finish_stdout(rc);
+	return report(&out, &err, rc);
 }
 
 static int
@@ -372,14 +375,9 @@ suppress(struct rem *rm, int argc, char **argv, int on)
 	struct buf out = { 0 }, err = { 0 };
 	int rc = alert_suppress(rm, rm->site, name, subject, on ? period : -1, author(by), note,
 				rem_now(), &out, &err);
-	say(&out);
-	if (rc)
-		fail(&err, rc);
 	free(name);
 	free(subject);
-	buf_free(&out);
-	buf_free(&err);
-	return finish_stdout(rc);
+	return report(&out, &err, rc);
 }
 
 static int
@@ -410,12 +408,7 @@ manual(struct rem *rm, int argc, char **argv, int on)
 	struct buf out = { 0 }, err = { 0 };
 	int rc = alert_manual(rm, rm->site, alert, subject, on, note, rem_now(), &out, &err) < 0 ?
 			 EX_REM_USAGE : 0;
-	say(&out);
-	if (rc)
-		fail(&err, rc);
-	buf_free(&out);
-	buf_free(&err);
-	return finish_stdout(rc);
+	return report(&out, &err, rc);
 }
 
 static int
@@ -441,14 +434,9 @@ cmd_forget(struct rem *rm, int argc, char **argv)
 		return EX_REM_USAGE;
 	struct buf out = { 0 }, err = { 0 };
 	int rc = alert_forget(rm, rm->site, name, subject, rem_now(), &out, &err);
-	say(&out);
-	if (rc)
-		fail(&err, rc);
 	free(name);
 	free(subject);
-	buf_free(&out);
-	buf_free(&err);
-	return finish_stdout(rc);
+	return report(&out, &err, rc);
 }
 
 /* notify [-n] [-t seconds]: what is due, told. */
