@@ -48,12 +48,27 @@ bin/%: cmd/%.c lib/librem.a lib/rem.h
 t/unit/%: t/unit/%.c lib/librem.a lib/rem.h
 	$(CC) $(CFLAGS) -o $@ $< lib/librem.a $(LDFLAGS) $(LDLIBS)
 
+# The bats files that make machines (processes, namespaces, daemons), and
+# the rest, which only use trees of their own: the two groups run side by
+# side, sharing nothing (machines take host-wide addresses under a lock,
+# daemons listen on sockets and ports of their own); the second group's
+# output is shown after the first's.
+MACH_BATS = t/rem-collect.bats t/rem-fw.bats t/rem-mv.bats t/rem-pkg.bats t/rem-render.bats \
+	t/rem-svc.bats t/megavisors.bats t/examples.bats $(wildcard t/megavisor/*.bats)
+TREE_BATS = $(filter-out $(MACH_BATS),$(wildcard t/*.bats))
+# $(call side_by_side,ENV,FIRST,SECOND,TAPFILE)
+side_by_side = $(1) bats $(3) </dev/null >$(4) 2>&1 & second=$$!; \
+	$(1) bats $(2) </dev/null; first=$$?; \
+	wait $$second; rc=$$?; echo "# and beside it: $(3)"; cat $(4); \
+	test $$first = 0 && test $$rc = 0
+
 # check: unit tests, man page lint, then every bats file with the fresh
 # binaries first on PATH and no terminal on standard input.
 check: all $(UNITS)
 	@set -e; for u in $(UNITS); do echo "# $$u"; ./$$u; done
 	@$(MAKE) -s lint
-	PATH="$(CURDIR)/bin:$$PATH" REM_SHARE="$(CURDIR)/share" bats $${BATS_JOBS:+-j $$BATS_JOBS} t/ t/megavisor/ </dev/null
+	@echo "# bats $(MACH_BATS)"
+	@$(call side_by_side,PATH="$(CURDIR)/bin:$$PATH" REM_SHARE="$(CURDIR)/share",$(MACH_BATS),$(TREE_BATS),t/.tree.tap)
 	@$(MAKE) -s sanitize
 
 lint:
@@ -85,23 +100,16 @@ build-san/t/unit/%: t/unit/%.c build-san/lib/librem.a
 	@mkdir -p build-san/t/unit
 	$(CC) $(SANFLAGS) -o $@ $< build-san/lib/librem.a $(SANLIBS)
 
-# Sanitized commands run some 1.4 times slower; the files that make
-# machines and those that only use the tree run side by side (the two
-# share nothing: machines take host-wide addresses under a lock, daemons
-# listen on sockets and ports of their own), the tree's output shown after.
-SAN_MACH = $(filter t/rem-collect.bats t/rem-fw.bats t/rem-mv.bats t/rem-pkg.bats \
-	t/rem-render.bats t/rem-svc.bats,$(SAN_BATS))
+# Sanitized commands run some 1.4 times slower; side by side as check's.
+SAN_MACH = $(filter $(MACH_BATS),$(SAN_BATS))
 SAN_TREE = $(filter-out $(SAN_MACH),$(SAN_BATS))
 SAN_ENV = PATH="$(CURDIR)/build-san/bin:$$PATH" REM_SHARE="$(CURDIR)/share" \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
 
 sanitize: deps $(SAN_BINS) $(SAN_UNITS)
 	@set -e; for u in $(SAN_UNITS); do echo "# sanitize $$u"; $$u; done
-	@echo "# sanitize: bats $(SAN_MACH), and beside it the rest"
-	@$(SAN_ENV) bats $(SAN_TREE) </dev/null >build-san/tree.tap 2>&1 & tree=$$!; \
-	$(SAN_ENV) bats $(SAN_MACH) </dev/null; mach=$$?; \
-	wait $$tree; rc=$$?; echo "# sanitize: the rest"; cat build-san/tree.tap; \
-	test $$mach = 0 && test $$rc = 0
+	@echo "# sanitize: bats $(SAN_MACH)"
+	@$(call side_by_side,$(SAN_ENV),$(SAN_MACH),$(SAN_TREE),build-san/tree.tap)
 
 bench: all
 	@PATH="$(CURDIR)/bin:$$PATH" REM_BENCH_CC="$(CC) $(CFLAGS)" \
@@ -122,7 +130,7 @@ install: all
 	install -m0644 templates/*.conf $(DESTDIR)$(SHAREDIR)/templates
 
 clean:
-	rm -rf bin build-san lib/*.o lib/librem.a $(UNITS) t/bench/tmp
+	rm -rf bin build-san lib/*.o lib/librem.a $(UNITS) t/bench/tmp t/.tree.tap
 
 .PHONY: all deps check lint sanitize bench demo install clean
 .SECONDARY: $(LIBOBJ) $(SAN_OBJ)
