@@ -59,7 +59,7 @@ TREE_BATS = $(filter-out $(MACH_BATS),$(wildcard t/*.bats))
 # $(call side_by_side,ENV,FIRST,SECOND,TAPFILE)
 side_by_side = $(1) bats $(3) </dev/null >$(4) 2>&1 & second=$$!; \
 	$(1) bats $(2) </dev/null; first=$$?; \
-	wait $$second; rc=$$?; echo "# and beside it: $(3)"; cat $(4); \
+	wait $$second; rc=$$?; echo "\# and beside it: $(3)"; cat $(4); \
 	test $$first = 0 && test $$rc = 0
 
 # check: unit tests, man page lint, then every bats file with the fresh
