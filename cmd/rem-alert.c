@@ -142,14 +142,10 @@ report(struct buf *out, struct buf *err, int rc)
 static void
 when(char *out, size_t sz, long long t)
 {
-	if (!t) {
+	if (!t)
 		snprintf(out, sz, "-");
-		return;
-	}
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, sz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		time_iso(t, out, sz);
 }
 
 /* ls: instances that are not ok (-a: all), with their status and why. */

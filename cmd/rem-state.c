@@ -108,15 +108,6 @@ cmd_get(struct rem *rm, int argc, char **argv)
 	return EX_REM_OK;
 }
 
-static const char *
-iso(time_t t, char *b, size_t sz)
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(b, sz, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return b;
-}
-
 static int
 cmd_ls(struct rem *rm, int argc, char **argv)
 {
@@ -140,7 +131,7 @@ cmd_ls(struct rem *rm, int argc, char **argv)
 		printf("%s\t%s\t%s", v[i].scope, v[i].name, v[i].value);
 		if (lng) {
 			char a[32], b[32];
-			printf("\t%s\t%s", iso(v[i].when, a, sizeof a), iso(v[i].since, b, sizeof b));
+			printf("\t%s\t%s", time_iso(v[i].when, a, sizeof a), time_iso(v[i].since, b, sizeof b));
 		}
 		putchar('\n');
 		state_free(&v[i]);

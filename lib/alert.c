@@ -478,15 +478,6 @@ arec_store(struct tdb_context *t, const char *site, const struct arec *r)
 
 /* ---- the alert log ---- */
 
-static void
-iso_time(char *out, size_t sz, long long t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, sz, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* The log's lines wait here until what they tell is stored (log_commit),
  * or are dropped with it (log_drop): a log that says what never happened
  * is worse than none. */
@@ -526,7 +517,7 @@ alog(struct rem *rm, const char *site, const char *name, const char *subject, lo
      struct buf *out, const char *event, const char *fmt, ...)
 {
 	char ts[32];
-	iso_time(ts, sizeof ts, now);
+	time_iso(now, ts, sizeof ts);
 	struct buf msg = { 0 }, line = { 0 };
 	if (fmt) {
 		va_list ap;
@@ -1024,7 +1015,7 @@ status_of(struct judge *j, const struct adef *a, const struct arec *r, struct bu
 	if (!r->active) {
 		if (r->incident) {
 			if (why && a) {
-				iso_time(ts, sizeof ts, r->cleared + a->clear);
+				time_iso(r->cleared + a->clear, ts, sizeof ts);
 				buf_printf(why, "inactive; active again before %s, it is the same "
 					   "alert", ts);
 			}
@@ -1036,7 +1027,7 @@ status_of(struct judge *j, const struct adef *a, const struct arec *r, struct bu
 		return "suppressed";
 	if (r->forced_until) {
 		if (why) {
-			iso_time(ts, sizeof ts, r->forced_until);
+			time_iso(r->forced_until, ts, sizeof ts);
 			buf_printf(why, "suppressed by %s until %s%s%s",
 				   r->forced_by ? r->forced_by : "?", ts,
 				   r->forced_note && *r->forced_note ? ": " : "",
@@ -1046,7 +1037,7 @@ status_of(struct judge *j, const struct adef *a, const struct arec *r, struct bu
 	}
 	if (r->ack == ACK_FULL || r->ack == ACK_SNOOZE) {
 		if (why) {
-			iso_time(ts, sizeof ts, r->ack_until);
+			time_iso(r->ack_until, ts, sizeof ts);
 			buf_printf(why, "%s by %s until %s%s%s%s",
 				   r->ack == ACK_FULL ? "acknowledged" : "snoozed",
 				   r->ack_by ? r->ack_by : "?", ts,
@@ -1280,7 +1271,7 @@ enqueue(struct judge *j, struct tdb_context *t, const struct adef *a, struct are
 	tv_set(root, "sources", tv_str(r->manual && r->manual_note && *r->manual_note ?
 					       r->manual_note : r->sources ? r->sources : ""));
 	char ts[32];
-	iso_time(ts, sizeof ts, r->incident ? r->incident : now);
+	time_iso(r->incident ? r->incident : now, ts, sizeof ts);
 	tv_set(root, "since", tv_str(ts));
 	struct buf du = { 0 };
 	duration_text(&du, (long)(now - (r->incident ? r->incident : now)));
@@ -1623,7 +1614,7 @@ alert_notify(struct rem *rm, const char *site, time_t now, int dry, double timeo
 				  TDB_REPLACE);
 			buf_free(&b);
 			char nt[32];
-			iso_time(nt, sizeof nt, m->next);
+			time_iso(m->next, nt, sizeof nt);
 			alog(rm, site, m->alert, m->subject, now, out, "not-sent",
 			     "%s to contact/%s: %s (attempt %lld; next at %s)", m->status,
 			     m->contact, m->error, m->attempts, nt);
@@ -1732,7 +1723,7 @@ alert_ack(struct rem *rm, const char *site, const char *alert, const char *subje
 		r.ack_at = now;
 		r.ack_until = now + p;
 		char until[32];
-		iso_time(until, sizeof until, r.ack_until);
+		time_iso(r.ack_until, until, sizeof until);
 		alog(rm, site, alert, subject, now, out, snooze ? "snoozed" : "acked",
 		     "by %s until %s%s%s%s", by, until,
 		     snooze ? "" : " or until inactive for its clear delay", note && *note ? ": " : "",
@@ -1793,7 +1784,7 @@ alert_suppress(struct rem *rm, const char *site, const char *alert, const char *
 		r.forced_at = now;
 		r.forced_until = now + p;
 		char until[32];
-		iso_time(until, sizeof until, r.forced_until);
+		time_iso(r.forced_until, until, sizeof until);
 		alog(rm, site, alert, subject, now, out, "suppressed-by-hand", "by %s until %s%s%s",
 		     by, until, note && *note ? ": " : "", note ? note : "");
 	}
@@ -1871,7 +1862,7 @@ alert_outbox(struct rem *rm, const char *site, struct buf *out)
 	for (int i = 0; i < ol.n; i++) {
 		struct omsg *m = &ol.v[i];
 		char nt[32];
-		iso_time(nt, sizeof nt, m->next);
+		time_iso(m->next, nt, sizeof nt);
 		buf_printf(out, "%s@%s\t%s\tcontact/%s\t%lld\t%s\t%s\n", m->alert, m->subject,
 			   m->status, m->contact, m->attempts, nt, m->error ? m->error : "");
 	}

@@ -67,15 +67,6 @@ buf_cut(struct buf *b, size_t len)
 }
 
 /* UTC as ISO 8601, "2026-12-05T04:00:00Z". */
-static void
-iso_time(char *out, size_t sz, time_t t)
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	if (!strftime(out, sz, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		*out = 0;
-}
-
 /* An address as mail wants it in MAIL FROM, RCPT TO and the headers: a
  * local part of printable ASCII without the characters that delimit
  * addresses, '@', a domain of letters, digits, dots and hyphens.  Narrower
@@ -814,8 +805,8 @@ webhook_body(const struct contact *c, const struct comm_msg *m, struct buf *b)
 		return;
 	}
 	char since[32], now[32];
-	iso_time(since, sizeof since, m->since);
-	iso_time(now, sizeof now, m->now);
+	time_iso(m->since, since, sizeof since);
+	time_iso(m->now, now, sizeof now);
 	buf_addc(b, '{');
 	json_field(b, "site", m->site);
 	json_field(b, "alert", m->alert);
@@ -1284,7 +1275,7 @@ send_command(struct rem *rm, const char *site, const struct contact *c,
 	char since[32] = "", **env = NULL, *obj = xasprintf("contact/%s", name);
 	int n = 0;
 	if (m->since)
-		iso_time(since, sizeof since, m->since);
+		time_iso(m->since, since, sizeof since);
 	run_env_add(&env, &n, "REM_ALERT", m->alert ? m->alert : "");
 	run_env_add(&env, &n, "REM_SUBJECT", m->subject ? m->subject : "");
 	run_env_add(&env, &n, "REM_STATUS", m->status ? m->status : "");

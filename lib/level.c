@@ -1560,16 +1560,6 @@ levels_eval(struct rem *rm, const char *site, const struct level_eval *o, FILE *
 	return c.status;
 }
 
-static const char *
-iso(long long t, char *b, size_t sz)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(b, sz, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return b;
-}
-
 int
 level_test(struct rem *rm, const char *site, const char *machine, const char *monitor,
 	   const char *group, FILE *out)
@@ -1608,7 +1598,7 @@ level_test(struct rem *rm, const char *site, const char *machine, const char *mo
 			fprintf(out, ", keeps %s", verdict_word(v));
 		if (prev.verdict != NEVER)
 			fprintf(out, " (was %s since %s)\n", verdict_word(prev.verdict),
-				iso(prev.since, t1, sizeof t1));
+				time_iso(prev.since, t1, sizeof t1));
 		else
 			fprintf(out, " (never evaluated)\n");
 		for (int i = 0; i < g->n; i++) {
@@ -1666,8 +1656,8 @@ levels_show(struct rem *rm, const char *site, const char *machine, FILE *out)
 			continue;
 		}
 		fprintf(out, "%s/%s\t%s\t%s\t%s\t%s\n", g->mon, g->name, verdict_word(r.verdict),
-			iso(r.since, a, sizeof a), iso(r.last, b, sizeof b),
-			r.trig ? iso(r.trig, t, sizeof t) : "-");
+			time_iso(r.since, a, sizeof a), time_iso(r.last, b, sizeof b),
+			r.trig ? time_iso(r.trig, t, sizeof t) : "-");
 	}
 	levels_free(&L);
 	ctx_free(&c);

@@ -80,6 +80,8 @@ time_t rem_now(void);
 /* Seconds since the epoch, or YYYY-MM-DDTHH:MM:SS[Z] (UTC), into *t; 0 or
  * -1. */
 int time_parse(const char *s, time_t *t);
+/* t as YYYY-MM-DDTHH:MM:SSZ (UTC) in buf (21 bytes at least); buf. */
+const char *time_iso(long long t, char *buf, size_t sz);
 /* Seconds on the monotonic clock, for durations. */
 double mono_now(void);
 /* rrdcached's address: opt (-d), else REM_RRDCACHED when set, else NULL. */

@@ -468,3 +468,13 @@ duration_text(struct buf *b, long secs)
 			secs %= units[i].mul;
 		}
 }
+
+const char *
+time_iso(long long t, char *buf, size_t sz)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, sz, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, sz, "%lld", t);
+	return buf;
+}
