@@ -1689,4 +1689,67 @@ int adep_blocked(const struct adep *, int node, struct buf *why);
 void adep_describe(const struct adep *, int node, struct buf *out);
 void adep_free(struct adep *);
 
+/* ---- tz.c: time zones, read from the system's TZif files ---- */
+
+/* A zone: the transitions of its TZif file (version 2 or later: the 64-bit
+ * part) and, past the last one, the POSIX TZ rule of its footer
+ * ("EST5EDT,M3.2.0,M11.1.0", "<+1030>-10:30<+11>-11,M10.1.0,M4.1.0").  The
+ * files are under TZDIR when set, else /usr/share/zoneinfo. */
+struct tz;
+/* "UTC" (also "Etc/UTC", "Z") needs no file.  NULL with why in err ("unknown
+ * time zone 'Mars/Olympus'", "... not a TZif file") for a name that is
+ * empty, absolute, holds "..", or names no readable TZif file. */
+struct tz *tz_load(const char *name, char *err, size_t errsz);
+void tz_free(struct tz *);
+const char *tz_name(const struct tz *);
+/* Seconds east of UTC at the instant t, and (abbr not NULL) the zone's
+ * abbreviation then ("EDT", "+1030"), a string the zone keeps. */
+long tz_offset(const struct tz *, int64_t t, const char **abbr);
+/* The first instant after t (strictly) at which the offset changes: 1
+ * with *at, or 0 when it never changes again. */
+int tz_next_change(const struct tz *, int64_t t, int64_t *at);
+/* t as local time in the zone, "2026-03-08T03:00:00-04:00 EDT". */
+void tz_format(const struct tz *, int64_t t, char *buf, size_t sz);
+
+/* ---- cron.c: job schedules (rem-sched(1)) ---- */
+
+/*
+ * A schedule is cron's five fields (minute hour day-of-month month
+ * day-of-week), or six with seconds first; or @yearly @annually @monthly
+ * @weekly @daily @midnight @hourly; or "every DURATION" (duration_parse;
+ * at least 1 s): the instants that are whole multiples of it since
+ * 1970-01-01T00:00:00Z, whatever the zone.  A field is *, a number, a range
+ * a-b, a step */n a-b/n a/n (a/n: from a to the field's end), or a list of
+ * those; months jan-dec and days sun-sat by name in any case; day-of-week 7
+ * is Sunday too.  When both day fields are restricted, a day matching
+ * either runs (as in Vixie cron).  Cron fields are wall-clock time in the
+ * schedule's zone, and its instants are absolute UTC seconds:
+ *   - a matching local time that does not exist (skipped by a change
+ *     forward) runs once, at the instant of the change; several in one
+ *     gap run once in all;
+ *   - a matching local time that happens twice (a change back) runs at
+ *     its first occurrence only;
+ * except for a frequent schedule (the hour field * , or every with at most
+ * one hour), which runs in real time: in a repeated hour it runs on both
+ * passes, and the times a gap skips simply do not happen.
+ */
+struct sched;
+/* NULL with why in err and the 1-based column of the problem in the text
+ * in *col (0: the whole text): an unknown word, a field out of range
+ * ("hour: 24 is out of range 0-23"), a wrong number of fields, a zero
+ * step, a range backwards, and a schedule that can never fire ("never
+ * fires: February has no day 30"); L W # ? are refused by name.  tz NULL:
+ * UTC.  The schedule keeps a pointer to tz. */
+struct sched *sched_parse(const char *text, const struct tz *tz, char *err, size_t errsz,
+			  int *col);
+void sched_free(struct sched *);
+/* The first instant strictly after t: 0 with *next, or -1 when there is
+ * none in the next 100 years. */
+int sched_next(const struct sched *, int64_t t, int64_t *next);
+/* Is it frequent (above)?  After the clock is set back, a frequent job
+ * runs on the new times; another does not run again what it ran. */
+int sched_frequent(const struct sched *);
+/* The interval of an "every" schedule in seconds, else 0. */
+long sched_every(const struct sched *);
+
 #endif
