@@ -1719,19 +1719,22 @@ void tz_format(const struct tz *, int64_t t, char *buf, size_t sz);
  * @weekly @daily @midnight @hourly; or "every DURATION" (duration_parse;
  * at least 1 s): the instants that are whole multiples of it since
  * 1970-01-01T00:00:00Z, whatever the zone.  A field is *, a number, a range
- * a-b, a step */n a-b/n a/n (a/n: from a to the field's end), or a list of
- * those; months jan-dec and days sun-sat by name in any case; day-of-week 7
- * is Sunday too.  When both day fields are restricted, a day matching
- * either runs (as in Vixie cron).  Cron fields are wall-clock time in the
- * schedule's zone, and its instants are absolute UTC seconds:
+ * a-b, a step (*, a-b or a, then /n; a/n: from a to the field's end), or a
+ * list of those; months jan-dec and days sun-sat by name in any case;
+ * day-of-week 7 is Sunday too, and a range of days may end on Sunday
+ * (fri-sun).  When both day fields are restricted (do not start with *),
+ * a day matching either runs, else one matching both (as in Vixie cron).
+ * Cron fields are wall-clock time in the schedule's zone, and its instants
+ * are absolute UTC seconds:
  *   - a matching local time that does not exist (skipped by a change
  *     forward) runs once, at the instant of the change; several in one
  *     gap run once in all;
  *   - a matching local time that happens twice (a change back) runs at
  *     its first occurrence only;
- * except for a frequent schedule (the hour field * , or every with at most
- * one hour), which runs in real time: in a repeated hour it runs on both
- * passes, and the times a gap skips simply do not happen.
+ * except for a frequent schedule (the hour field covers all 24 hours, as
+ * * does, or every with at most one hour), which runs in real time: in a
+ * repeated hour it runs on both passes, and the times a gap skips simply
+ * do not happen.
  */
 struct sched;
 /* NULL with why in err and the 1-based column of the problem in the text
