@@ -53,7 +53,7 @@ t/unit/%: t/unit/%.c lib/librem.a lib/rem.h
 # side, sharing nothing (machines take host-wide addresses under a lock,
 # daemons listen on sockets and ports of their own); the second group's
 # output is shown after the first's.
-MACH_BATS = t/rem-collect.bats t/rem-fw.bats t/rem-mv.bats t/rem-pkg.bats t/rem-render.bats \
+MACH_BATS = t/rem-collect.bats t/rem-fw.bats t/rem-mv.bats t/rem-pkg.bats t/rem-render.bats t/rem-sched-machines.bats \
 	t/rem-svc.bats t/megavisors.bats t/examples.bats $(wildcard t/megavisor/*.bats)
 TREE_BATS = $(filter-out $(MACH_BATS),$(wildcard t/*.bats))
 # $(call side_by_side,ENV,FIRST,SECOND,TAPFILE)

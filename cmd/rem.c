@@ -37,6 +37,7 @@ static const struct {
 	{ "state", "named values held against the site, machines, services and packages" },
 	{ "level", "monitor levels: evaluate conditions over samples and States, take their actions" },
 	{ "alert", "alerts: state, dependencies, acknowledgement, communication, escalation, log" },
+	{ "sched", "the global job scheduler: jobs of packages on schedules, to the second, logged centrally" },
 	{ 0 },
 };
 

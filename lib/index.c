@@ -1008,6 +1008,14 @@ index_open(struct rem *rm)
 }
 
 void
+index_close(struct rem *rm)
+{
+	if (rm->idx)
+		tdb_close(rm->idx);
+	rm->idx = NULL;
+}
+
+void
 rem_close(struct rem *rm)
 {
 	if (rm->idx)

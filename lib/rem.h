@@ -75,8 +75,12 @@ char *unescape_field(const char *s, size_t len);
 int jobs_arg(const char *s, int *jobs);
 
 /* The time: REM_NOW (seconds since the epoch, or YYYY-MM-DDTHH:MM:SSZ)
- * when set, so tests fix it; else the clock. */
+ * when set, so tests fix it; REM_NOW=/FILE, a clock file holding such a
+ * time, runs on from it at the real rate since the file was written (a
+ * daemon under test; writing the file sets the clock); else the clock.
+ * rem_now_f: the same to the nanosecond. */
 time_t rem_now(void);
+double rem_now_f(void);
 /* Seconds since the epoch, or YYYY-MM-DDTHH:MM:SS[Z] (UTC), into *t; 0 or
  * -1. */
 int time_parse(const char *s, time_t *t);
@@ -426,6 +430,9 @@ int index_get(struct rem *, const char *site, const char *kind, const char *name
  * that change nothing (each look-up would otherwise lock its hash chain).
  * Writers wait while it is held: hold it briefly. */
 void index_read_lock(struct rem *, int on);
+/* Close the index; the next use opens it again (a daemon after the tree
+ * changed, a child of fork). */
+void index_close(struct rem *);
 /* After writing or removing an object's file: bring its record up to date
  * (index_get may trust a kind this process has just refreshed). */
 int index_update(struct rem *, const char *site, const char *kind, const char *name);
@@ -690,6 +697,8 @@ struct package {
 	int ntmpls;
 	struct monitor *mons; /* monitor.c reads them */
 	int nmons;
+	struct sjob *jobs;    /* job.c reads them */
+	int njobs;
 };
 struct svc_iface {
 	char *name, *pkg, *iface; /* mounts package/PKG:IFACE */
@@ -1754,5 +1763,93 @@ int sched_next(const struct sched *, int64_t t, int64_t *next);
 int sched_frequent(const struct sched *);
 /* The interval of an "every" schedule in seconds, else 0. */
 long sched_every(const struct sched *);
+
+/* ---- job.c: the Jobs of packages, scheduled for services and the site ---- */
+
+enum { JOB_ONE, JOB_ALL, JOB_HOST };
+enum { OVERLAP_SKIP, OVERLAP_QUEUE, OVERLAP_ALLOW };
+enum { MISSED_SKIP, MISSED_RUN };
+extern const char *const job_target_words[], *const job_overlap_words[],
+	*const job_missed_words[];
+/* A package's job (id and service NULL), or a job as a service or the site
+ * schedules it. */
+struct sjob {
+	char *id;          /* "PKG.NAME@service/SVC" or "PKG.NAME@site" */
+	char *pkg, *name;
+	char *service;     /* NULL: the site's */
+	char *description;
+	char *run;         /* a shell command, or NULL */
+	char *script;      /* or the absolute path of the package's file */
+	char *schedule, *zone;
+	struct tz *tz;     /* the set's (jobs_free frees it) */
+	struct sched *sched;
+	int target, parallel, overlap, missed, keep;
+	long timeout, max_run, deadline, splay; /* seconds; 0: none; deadline -1 */
+	double stat_factor; /* 0: no statistical limit */
+	int stat_pct, stat_runs;
+	char *alert;       /* the alert it raises (name), or NULL */
+	char *file;        /* the package file */
+	long line;
+	char *problem;     /* why it cannot be scheduled, or NULL */
+};
+struct sjobs {
+	struct sjob *v;
+	int n;
+	struct smap *zones;
+};
+void pjobs_from_doc(const struct ydoc *, int map, const char *pkg, const char *dir,
+		    struct sjob **, int *n);
+void pjobs_free(struct sjob *, int n);
+/* rem-check: a package's jobs (map: its jobs: node); site.yaml's packages. */
+void jobs_check(struct rem *, const char *site, const char *pkg, const struct ydoc *, int map,
+		struct problems *);
+void site_jobs_check(struct rem *, const char *site, const char *name, const struct ydoc *,
+		     struct problems *);
+/* Every job the site schedules, sorted by id; one that cannot be scheduled
+ * has its problem set.  Returns the count. */
+int jobs_load(struct rem *, const char *site, struct sjobs *);
+void jobs_free(struct sjobs *);
+/* A job by id, or by PKG.NAME when only one service (or the site)
+ * schedules it; NULL with why in err. */
+const struct sjob *job_find(const struct sjobs *, const char *arg, struct buf *err);
+
+/* ---- sched.c: running jobs, their state and the central log (rem-sched(1)) ---- */
+
+/* When an instant's run starts: the instant plus the job's splay share. */
+double job_fire_time(const struct sjob *, int64_t instant);
+/* The last instant the scheduler handled for a job (var/sched.tdb): 1 with
+ * it, 0 when it has none. */
+int sched_last_get(struct rem *, const char *site, const char *job, int64_t *last);
+/* Store many: begin, put..., end (a transaction).  0 or -1. */
+int sched_last_begin(struct rem *);
+int sched_last_put(struct rem *, const char *site, const char *job, int64_t last);
+int sched_last_end(struct rem *);
+/* How a run came about. */
+enum { FIRE_ON_TIME, FIRE_CATCH_UP, FIRE_BY_HAND };
+/* Run one instant of a job, here: wait until mono_at (the monotonic clock;
+ * 0: now), take the overlap lock as the job says, pick the machines, run,
+ * keep the output, write the log lines, the job's statistics and its
+ * alert.  Returns 0 when it ran well, 1 when it failed or overran, 2 when
+ * it did not run (skipped, no machine).  Lines for a person to out (may be
+ * NULL). */
+int sched_runner(struct rem *, const char *site, const struct sjob *, int64_t instant,
+		 double mono_at, int how, struct buf *out);
+/* The same in a child of its own session with no standard streams, so it
+ * outlives the caller: its pid, or -1. */
+pid_t sched_spawn(struct rem *, const char *site, const struct sjob *, int64_t instant,
+		  double mono_at, int how);
+/* A line of the central log var/log/sched.log, for what did not run:
+ * missed (n instants from first to last), skipped, coalesced... */
+void sched_log_event(struct rem *, const struct sjob *, const char *machine,
+		     const char *status, int64_t instant, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* The last result of a job: "STATUS END-TIME", malloc'd, or NULL. */
+char *sched_last_result(struct rem *, const char *site, const char *job);
+/* The runs of a job going now: lines "PID\tSTART\tINSTANT\tMACHINES";
+ * records of runs that died are dropped (and logged as lost).  Returns
+ * how many. */
+int sched_running(struct rem *, const char *site, const char *job, struct buf *out);
+/* The file a job's output files are kept in, and a safe form of the id. */
+char *sched_out_dir(const struct rem *, const char *site, const char *job);
 
 #endif

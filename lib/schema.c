@@ -34,6 +34,11 @@ static const struct field site_fields[] = {
 	  .help = "how alerts are mailed: {server, from, user, password, tls} (rem-alert(1))" },
 	{ .name = "levels", .type = F_MAP,
 	  .help = "built-in monitor (cpu, mem...) -> its Monitor Levels (rem-level(1))" },
+	{ .name = "packages", .type = F_LIST,
+	  .sub = &(const struct field){ .name = "package", .type = F_REF, .ref_kind = "package" },
+	  .help = "packages whose jobs the site itself runs (target: host; rem-sched(1))" },
+	{ .name = "job-alert", .type = F_REF, .ref_kind = "alert",
+	  .help = "the alert of jobs that name none (rem-sched(1))" },
 	{ 0 }
 };
 
@@ -59,6 +64,7 @@ static const struct kind kind_site = {
 	.name = "site",
 	.help = "a whole system of services and machines, run by one group of people",
 	.fields = site_fields,
+	.check = site_jobs_check,
 };
 static const struct kind kind_location = {
 	.name = "location",
@@ -398,6 +404,51 @@ static const struct field monitor_fields[] = {
 	{ 0 }
 };
 
+static const char *const target_words[] = { "one", "all", "host", NULL };
+static const char *const overlap_words[] = { "skip", "queue", "allow", NULL };
+static const char *const missed_words[] = { "skip", "run", NULL };
+static const struct field job_stat_fields[] = {
+	{ .name = "factor", .type = F_FLOAT, .min = 1, .max = 1000, .def = "1.5",
+	  .help = "how many times the percentile a run may take" },
+	{ .name = "percentile", .type = F_INT, .min = 1, .max = 100, .def = "95",
+	  .help = "the percentile of the durations of past good runs" },
+	{ .name = "runs", .type = F_INT, .min = 5, .max = 1000, .def = "20",
+	  .help = "how many past good runs (the limit holds from the fifth)" },
+	{ 0 }
+};
+static const struct field job_fields[] = {
+	{ .name = "description", .type = F_STR, .help = "" },
+	{ .name = "run", .type = F_STR, .help = "a shell command (or script: a file)" },
+	{ .name = "script", .type = F_STR, .help = "a file of the package folder NAME.d/" },
+	{ .name = "schedule", .type = F_STR, .flags = FL_REQUIRED,
+	  .help = "cron fields (seconds first when six), @daily..., or every DURATION" },
+	{ .name = "timezone", .type = F_STR,
+	  .help = "the zone of the schedule (default the site's timezone, else UTC)" },
+	{ .name = "target", .type = F_ENUM, .enumv = target_words, .def = "one",
+	  .help = "one machine of the service, all of them, or the REM host" },
+	{ .name = "parallel", .type = F_INT, .min = 1, .max = 1024, .def = "8",
+	  .help = "all: at most this many machines at once" },
+	{ .name = "timeout", .type = F_STR, .def = "1h",
+	  .help = "a run is killed after this long (0: never)" },
+	{ .name = "max-run", .type = F_STR,
+	  .help = "a run going longer raises the job's alert" },
+	{ .name = "max-run-stat", .type = F_OBJ, .sub = job_stat_fields,
+	  .help = "{factor, percentile, runs}: a limit from past runs' durations" },
+	{ .name = "overlap", .type = F_ENUM, .enumv = overlap_words, .def = "skip",
+	  .help = "when the last run is still going: skip, queue (one), allow" },
+	{ .name = "missed", .type = F_ENUM, .enumv = missed_words, .def = "skip",
+	  .help = "runs missed while nothing ran them: skip, or run once" },
+	{ .name = "deadline", .type = F_STR,
+	  .help = "missed: run only when the missed time is at most this old" },
+	{ .name = "splay", .type = F_STR,
+	  .help = "a delay up to this long, fixed per job, to spread load" },
+	{ .name = "alert", .type = F_REF, .ref_kind = "alert",
+	  .help = "raised when a run fails or overruns (default the site's job-alert)" },
+	{ .name = "keep", .type = F_INT, .min = 1, .max = 100000, .def = "20",
+	  .help = "output files kept (per machine)" },
+	{ 0 }
+};
+
 static const struct field package_fields[] = {
 	{ .name = "description", .type = F_STR, .help = "" },
 	{ .name = "version", .type = F_STR, .help = "the package's own version" },
@@ -419,6 +470,9 @@ static const struct field package_fields[] = {
 	{ .name = "monitors", .type = F_MAP,
 	  .sub = &(const struct field){ .name = "monitor", .type = F_OBJ, .sub = monitor_fields },
 	  .help = "name -> what to measure (used by rem-collect)" },
+	{ .name = "jobs", .type = F_MAP,
+	  .sub = &(const struct field){ .name = "job", .type = F_OBJ, .sub = job_fields },
+	  .help = "name -> a script on a schedule (rem-sched(1))" },
 	{ 0 }
 };
 

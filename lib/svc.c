@@ -189,6 +189,7 @@ pkg_from_doc(const struct ydoc *d, struct package *p)
 	}
 	read_tmpls(d, &p->tmpls, &p->ntmpls);
 	monitors_from_doc(d, ydoc_child(d, 0, "monitors"), p->name, &p->mons, &p->nmons);
+	pjobs_from_doc(d, ydoc_child(d, 0, "jobs"), p->name, p->dir, &p->jobs, &p->njobs);
 }
 
 static struct smap pkg_cache, svc_cache;
@@ -283,6 +284,7 @@ pkg_free(void *v)
 		free(p->fns[i].name), free(p->fns[i].run);
 	free_tmpls(p->tmpls, p->ntmpls);
 	monitors_free(p->mons, p->nmons);
+	pjobs_free(p->jobs, p->njobs);
 	free(p->steps), free(p->ifaces), free(p->conns), free(p->fns);
 	free(p->name), free(p->dir), free(p->version);
 	free(p);
@@ -881,6 +883,7 @@ package_check(struct rem *rm, const char *site, const char *name, const struct y
 		}
 	check_tmpls(rm, site, "package", name, d, pr);
 	monitors_check(d, ydoc_child(d, 0, "monitors"), pr);
+	jobs_check(rm, site, name, d, ydoc_child(d, 0, "jobs"), pr);
 }
 
 void

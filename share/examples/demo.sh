@@ -15,7 +15,8 @@ show() {
 
 printf '# A REM tree from %s, in %s\n' "$here/acme" "$tree"
 rem init -S acme -d "ACME" >/dev/null
-cp "$here/acme/site.yaml" "$tree/acme/site.yaml"
+# the site's jobs and their alert come with the packages, further down
+grep -v -e '^packages:' -e '^job-alert:' "$here/acme/site.yaml" >"$tree/acme/site.yaml"
 cp -R "$here/acme/location" "$here/acme/hwset" "$here/acme/hwinst" "$tree/acme/"
 
 show 'rem check && echo "the tree is clean"'
@@ -135,7 +136,9 @@ show 'rrdtool info "$REM_ROOT/var/rrd/acme/web1/nginx.http.rrd" | grep -e "^step
 show 'rem graph machine -p 1m web1 cpu mem net nginx.http nginx.http@near && rem graph service -p 1m app app.http'
 printf '# (open them: %s/var/graph/acme/)\n' "$tree"
 
-printf '\n# Levels and alerts: nginx on web1 stops.  Its level "down" (package nginx,\n'
+printf '\n# Levels and alerts, run by the scheduler: REM'"'"'s own loop is three jobs of\n'
+printf '# package/rem on the REM host - collect, levels, notify, every 10 s, three\n'
+printf '# seconds apart.  nginx on web1 stops.  Its level "down" (package nginx,\n'
 printf '# monitor http) raises the alert web-down, which mails ops - here an SMTP\n'
 printf '# receiver on 127.0.0.1 - and its trigger starts nginx again; the alert clears,\n'
 printf '# and once it has been clear for its clear delay ops is told it is over.\n'
@@ -143,37 +146,33 @@ mail=$tree/mail
 mkdir -p "$mail"
 /usr/bin/python3 "$here/../../contrib/receivers/smtpd.py" "$mail" >"$tree/smtpd.log" 2>&1 &
 smtpd=$!
-trap 'kill $smtpd 2>/dev/null; rem pkg function -p postgresql purge pg1 >/dev/null 2>&1; rem mv -a -j 8 destroy >/dev/null 2>&1 || true' EXIT
+sched=
+trap 'kill $smtpd $sched 2>/dev/null; rem pkg function -p postgresql purge pg1 >/dev/null 2>&1; rem mv -a -j 8 destroy >/dev/null 2>&1 || true' EXIT
 i=0
 while [ ! -s "$mail/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 rem put site/acme mail.server="smtp://127.0.0.1:$(cat "$mail/port")" >/dev/null
 rem put alert/web-down clear=10s >/dev/null
-show 'rem level ls'
-show "rem mv exec $svcm app3 -- rem-collect run -w 40 >/dev/null 2>&1 & echo 'local monitors at work for 40 s'"
+show 'rem put site/acme packages+=package/rem job-alert=alert/job-failed && rem check && echo "the site runs its loop"'
+show 'rem sched ls'
+show 'rem sched next rem.levels 4'
+show "rem mv exec $svcm app3 -- rem-collect run -w 70 >/dev/null 2>&1 & echo 'local monitors at work for 70 s'"
+show 'rem sched run -w 70 & echo "the scheduler runs for 70 s"'
+sched=$(pgrep -n -f 'rem-sched run -w 70' || true)
 sleep 3
-show 'rem collect pull web1 >/dev/null 2>&1; rem level eval -v web1/nginx.http/down web1/nginx.http/speed'
 show 'rem pkg function -p nginx stop web1'
-# the loop cron (or rem-sched) runs each minute, here every 2 s
-cycle() { rem collect pull $svcm app3 >/dev/null 2>&1; rem level eval; rem alert notify; }
+# wait for the alert's mail, then for the one that says it is over
 i=0
-while [ $i -lt 10 ] && ! ls "$mail"/*.eml >/dev/null 2>&1; do
-	sleep 2
-	printf '\n$ rem collect pull; rem level eval; rem alert notify\n'
-	cycle || true
-	i=$((i + 1))
-done
+while [ $i -lt 40 ] && ! ls "$mail"/*.eml >/dev/null 2>&1; do sleep 1; i=$((i + 1)); done
 show 'rem alert ls -a'
 show "tr -d '\\r' <$mail/1.eml | sed -n -e '/^Subject:/p' -e '/^\$/,\$p'"
 show 'grep "function=trigger\|nginx start" "$REM_ROOT/var/log/rem.log" | tail -2 | cut -c1-160'
 i=0
-while [ $i -lt 15 ] && [ "$(ls "$mail"/*.eml 2>/dev/null | wc -l)" -lt 2 ]; do
-	sleep 2
-	cycle >/dev/null 2>&1 || true
-	i=$((i + 1))
-done
+while [ $i -lt 40 ] && [ "$(ls "$mail"/*.eml 2>/dev/null | wc -l)" -lt 2 ]; do sleep 1; i=$((i + 1)); done
 show 'rem alert log'
 show "grep -h '^Subject:' $mail/*.eml"
-kill $smtpd 2>/dev/null || true
+show 'rem sched log -n 6 | cut -f1,3-7'
+show 'rem sched log -j rem.levels -n 1 | cut -f10 | xargs -I{} cat "$REM_ROOT/{}"'
+kill $smtpd $sched 2>/dev/null || true
 show 'rem pkg function -p postgresql purge pg1; rem mv -a destroy | sort'
 trap - EXIT
 

@@ -1,0 +1,875 @@
+/*
+ * rem-sched: the Global Job Scheduler.  The daemon (run) and cron's way
+ * (tick) plan which instants of which jobs run; each run is a runner
+ * process of its own (lib/sched.c).  next, ls, log and fire are for the
+ * administrator.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rem.h"
+
+#define USAGE                                                                 \
+	"rem-sched [-R root] [-S site] command ...\n"                             \
+	"  run [-b] [-l late] [-w seconds]\n"                                     \
+	"  tick [-f] [-g grace] [-w seconds]\n"                                   \
+	"  next job [count]\n"                                                    \
+	"  ls [job ...]\n"                                                        \
+	"  log [-j job] [-m machine] [-r result] [-s since] [-e end] [-n count]\n" \
+	"  fire job"
+
+/* How long before an instant its runner is started, to be there on time. */
+#define LEAD 1.0
+/* A wall clock this far from what the monotonic clock says has jumped. */
+#define JUMP 2.0
+
+/* ---- the planner ---- */
+
+struct pj {
+	int has;        /* next is set (the schedule has one more) */
+	int64_t next;   /* the next instant not handled */
+	int told;       /* its problem was told */
+};
+
+struct planner {
+	struct rem *rm;
+	const char *site;
+	struct sjobs js;
+	struct pj *p;
+	double late;    /* an instant this late still runs as usual */
+	double lead;    /* runners start this long ahead */
+	const char *why; /* why instants may be missed now */
+	int tick;
+	pid_t *kids;    /* tick -f: the runners to wait for */
+	int nkids;
+	long fired;
+};
+
+static void
+say_problem(struct planner *pl, int i)
+{
+	struct sjob *j = &pl->js.v[i];
+	if (!j->problem || pl->p[i].told)
+		return;
+	pl->p[i].told = 1;
+	warnx("%s: %s (%s:%ld); not scheduled", j->id, j->problem, rel_path(pl->rm, j->file),
+	      j->line);
+	rem_log(pl->rm, j->id, "sched", "not scheduled: %s", j->problem);
+}
+
+/* Where each job stands: from its last instant handled, or from ref when
+ * it has none (a job seen for the first time); a schedule with a last
+ * instant ahead of now (the clock was set back) starts again from now when
+ * it is frequent. */
+static void
+planner_load(struct planner *pl, double now, int64_t first_ref)
+{
+	jobs_load(pl->rm, pl->site, &pl->js);
+	pl->p = xcalloc((size_t)pl->js.n + 1, sizeof *pl->p);
+	int began = 0;
+	for (int i = 0; i < pl->js.n; i++) {
+		struct sjob *j = &pl->js.v[i];
+		if (j->problem) {
+			say_problem(pl, i);
+			continue;
+		}
+		int64_t last;
+		if (!sched_last_get(pl->rm, pl->site, j->id, &last)) {
+			last = first_ref;
+			if (!began)
+				began = sched_last_begin(pl->rm) == 0;
+			sched_last_put(pl->rm, pl->site, j->id, last);
+		}
+		int64_t from = last;
+		if ((double)last > now + JUMP && sched_frequent(j->sched))
+			from = (int64_t)floor(now);
+		pl->p[i].has = sched_next(j->sched, from, &pl->p[i].next) == 0;
+	}
+	if (began)
+		sched_last_end(pl->rm);
+}
+
+static void
+planner_free(struct planner *pl)
+{
+	jobs_free(&pl->js);
+	free(pl->p);
+	pl->p = NULL;
+}
+
+/* The instants of job i due by until: the first, the latest, how many,
+ * and the next after them.  A day of a schedule by the second is 86,400
+ * instants: past a day's worth, count from a day before until. */
+static long
+due(const struct sjob *j, int64_t from, double until, int64_t *first, int64_t *latest,
+    int *has_after, int64_t *after)
+{
+	long n = 0;
+	int64_t x = from;
+	*first = from;
+	*has_after = 1;
+	while (job_fire_time(j, x) <= until) {
+		*latest = x;
+		n++;
+		if (n == 100000 && until - (double)x > 86400) {
+			int64_t y;
+			/* skip ahead; the count is then a lower bound */
+			if (sched_next(j->sched, (int64_t)floor(until) - 86400 - j->splay, &y) < 0) {
+				*has_after = 0;
+				return n;
+			}
+			if (y > x)
+				x = y;
+			continue;
+		}
+		if (sched_next(j->sched, x, &x) < 0) {
+			*has_after = 0;
+			return n;
+		}
+	}
+	*after = x;
+	return n;
+}
+
+/* Plan one job at now: what to run, what was missed.  1 when a runner is
+ * due (*instant, *mono_at, *how). */
+static int
+plan_job(struct planner *pl, int i, double now, double mono, int64_t *instant, double *mono_at,
+	 int *how)
+{
+	struct sjob *j = &pl->js.v[i];
+	struct pj *p = &pl->p[i];
+	if (j->problem || !p->has || job_fire_time(j, p->next) > now + pl->lead)
+		return 0;
+	int64_t first, latest = p->next, after = 0;
+	int has_after;
+	long n = due(j, p->next, now + pl->lead, &first, &latest, &has_after, &after);
+	p->has = has_after;
+	p->next = after;
+	double fire = job_fire_time(j, latest);
+	int run = 0;
+	long missed = n - 1;
+	*how = FIRE_ON_TIME;
+	if (fire >= now - pl->late) {
+		run = 1;
+	} else if (j->missed == MISSED_RUN && (j->deadline < 0 || now - fire <= j->deadline)) {
+		run = 1;
+		*how = FIRE_CATCH_UP;
+	} else
+		missed = n;
+	if (missed > 0) {
+		char a[32], b[32];
+		time_iso(first, a, sizeof a);
+		time_iso(run ? first : latest, b, sizeof b);
+		int64_t last_missed = latest;
+		if (run && n > 1) {
+			/* the one before the latest: walk is costly; say the range */
+			last_missed = latest;
+		}
+		(void)last_missed;
+		if (run && *how == FIRE_ON_TIME)
+			sched_log_event(pl->rm, j, "-", pl->tick ? "coalesced" : "missed", first,
+					"%ld run%s due from %s were run as one (%s)", missed + 1,
+					missed + 1 == 1 ? "" : "s", a,
+					pl->tick ? "ticks are coarser than the schedule" : pl->why);
+		else
+			sched_log_event(pl->rm, j, "-", "missed", first,
+					"%ld run%s missed from %s (%s)%s", missed,
+					missed == 1 ? "" : "s", a, pl->why,
+					!run ? (j->missed == MISSED_RUN ? "; past the deadline" : "")
+					     : "; the latest runs now");
+		(void)b;
+	}
+	if (!run)
+		return 0;
+	*instant = latest;
+	*mono_at = fire > now ? mono + (fire - now) : 0;
+	return 1;
+}
+
+static void
+planner_pass(struct planner *pl, double now, double mono)
+{
+	int64_t *inst = xcalloc((size_t)pl->js.n + 1, sizeof *inst);
+	double *at = xcalloc((size_t)pl->js.n + 1, sizeof *at);
+	int *how = xcalloc((size_t)pl->js.n + 1, sizeof *how);
+	int *go = xcalloc((size_t)pl->js.n + 1, sizeof *go);
+	int64_t *before = xcalloc((size_t)pl->js.n + 1, sizeof *before);
+	int any = 0;
+	for (int i = 0; i < pl->js.n; i++) {
+		before[i] = pl->p[i].next;
+		int had = pl->p[i].has;
+		go[i] = plan_job(pl, i, now, mono, &inst[i], &at[i], &how[i]);
+		if (had && (pl->p[i].next != before[i] || !pl->p[i].has))
+			any = 1;
+	}
+	if (any) {
+		/* what is handled is stored before it runs: a scheduler that
+		 * dies now loses a run, and never runs one twice */
+		sched_last_begin(pl->rm);
+		for (int i = 0; i < pl->js.n; i++)
+			if (pl->p[i].next != before[i] || go[i]) {
+				int64_t last = go[i] ? inst[i] : pl->p[i].next - 1;
+				if (!go[i] && pl->p[i].has) {
+					/* missed all: the last handled is just before next */
+					last = pl->p[i].next - 1;
+				}
+				sched_last_put(pl->rm, pl->site, pl->js.v[i].id, last);
+			}
+		sched_last_end(pl->rm);
+	}
+	for (int i = 0; i < pl->js.n; i++) {
+		if (!go[i])
+			continue;
+		pid_t pid = sched_spawn(pl->rm, pl->site, &pl->js.v[i], inst[i], at[i], how[i]);
+		if (pid < 0) {
+			warn("fork");
+			sched_log_event(pl->rm, &pl->js.v[i], "-", "error", inst[i],
+					"could not start its runner: %s", strerror(errno));
+			continue;
+		}
+		pl->fired++;
+		if (pl->tick) {
+			pl->kids = xrealloc(pl->kids, (size_t)(pl->nkids + 1) * sizeof *pl->kids);
+			pl->kids[pl->nkids++] = pid;
+		}
+	}
+	free(inst), free(at), free(how), free(go), free(before);
+}
+
+/* Seconds until the next runner is due (to start lead ahead), at most max. */
+static double
+planner_sleep(const struct planner *pl, double now, double max)
+{
+	double s = max;
+	for (int i = 0; i < pl->js.n; i++) {
+		if (pl->js.v[i].problem || !pl->p[i].has)
+			continue;
+		double d = job_fire_time(&pl->js.v[i], pl->p[i].next) - pl->lead - now;
+		if (d < s)
+			s = d;
+	}
+	return s < 0 ? 0 : s;
+}
+
+/* ---- the daemon ---- */
+
+static int sigpipe_fd[2] = { -1, -1 };
+static volatile sig_atomic_t got_term, got_hup;
+
+static void
+on_signal(int sig)
+{
+	int e = errno;
+	if (sig == SIGTERM || sig == SIGINT)
+		got_term = 1;
+	if (sig == SIGHUP)
+		got_hup = 1;
+	char c = (char)sig;
+	if (write(sigpipe_fd[1], &c, 1) < 0) {
+	}
+	errno = e;
+}
+
+static void
+reap(struct planner *pl)
+{
+	int st;
+	pid_t p;
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+		for (int i = 0; i < pl->nkids; i++)
+			if (pl->kids[i] == p)
+				pl->kids[i] = -1;
+}
+
+/* The planner's lock (a POSIX record lock: children do not inherit it):
+ * its descriptor, -2 when another process holds it (its pid in *holder),
+ * -1 on error. */
+static int
+planner_lock(struct rem *rm, pid_t *holder)
+{
+	char *dir = xasprintf("%s/var/sched", rm->root);
+	mkdir_p(dir, 0755);
+	char *path = xasprintf("%s/%s.pid", dir, rm->site);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	free(path);
+	free(dir);
+	if (fd < 0)
+		return -1;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	if (fcntl(fd, F_SETLK, &fl) < 0) {
+		if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+			*holder = fl.l_pid;
+		close(fd);
+		return -2;
+	}
+	if (ftruncate(fd, 0) == 0) {
+		char b[32];
+		int n = snprintf(b, sizeof b, "%ld\n", (long)getpid());
+		if (pwrite(fd, b, (size_t)n, 0) < 0) {
+		}
+	}
+	return fd;
+}
+
+static void
+watch_tree(struct rem *rm, int ifd)
+{
+	const uint32_t ev = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE;
+	static const char *const sub[] = { "", "/package", "/service" };
+	for (int i = 0; i < 3; i++) {
+		char *p = xasprintf("%s/%s%s", rm->root, rm->site, sub[i]);
+		inotify_add_watch(ifd, p, ev);
+		free(p);
+	}
+	const char *clock = getenv("REM_NOW");
+	if (clock && *clock == '/') {
+		char *d = xstrdup(clock);
+		char *s = strrchr(d, '/');
+		if (s == d)
+			s[1] = 0;
+		else
+			*s = 0;
+		inotify_add_watch(ifd, d, ev);
+		free(d);
+	}
+}
+
+static void
+arm_clock_watch(int tfd)
+{
+	/* woken with ECANCELED when someone sets the system clock */
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)1 << 40 } };
+	timerfd_settime(tfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL);
+}
+
+static void
+text_duration(double s, char *buf, size_t sz)
+{
+	struct buf b = { 0 };
+	duration_text(&b, (long)fabs(round(s)));
+	snprintf(buf, sz, "%s", b.s ? b.s : "0s");
+	buf_free(&b);
+}
+
+/* Plan until end (0: for ever) or a signal to stop. */
+static int
+planner_loop(struct planner *pl, double end)
+{
+	if (pipe2(sigpipe_fd, O_CLOEXEC | O_NONBLOCK) < 0)
+		err(EX_REM_FAIL, "pipe");
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (ifd >= 0)
+		watch_tree(pl->rm, ifd);
+	int tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (tfd >= 0)
+		arm_clock_watch(tfd);
+	double last_wall = rem_now_f(), last_mono = mono_now(), reload_at = 0;
+	while (!got_term) {
+		double now = rem_now_f(), mono = mono_now();
+		double drift = (now - last_wall) - (mono - last_mono);
+		char d[64];
+		pl->why = "late";
+		if (drift > JUMP) {
+			text_duration(drift, d, sizeof d);
+			rem_log(pl->rm, "-", "sched", "the clock jumped forward by %s", d);
+			pl->why = "the clock jumped forward";
+		} else if (drift < -JUMP) {
+			text_duration(drift, d, sizeof d);
+			rem_log(pl->rm, "-", "sched", "the clock was set back by %s", d);
+			/* frequent schedules go on from the new time; the others
+			 * do not run again what they ran */
+			for (int i = 0; i < pl->js.n; i++) {
+				struct sjob *j = &pl->js.v[i];
+				int64_t x;
+				if (j->problem || !sched_frequent(j->sched))
+					continue;
+				if (sched_next(j->sched, (int64_t)floor(now), &x) == 0 &&
+				    (!pl->p[i].has || x < pl->p[i].next)) {
+					pl->p[i].next = x;
+					pl->p[i].has = 1;
+				}
+			}
+		}
+		last_wall = now, last_mono = mono;
+		if (got_hup || (reload_at > 0 && mono >= reload_at)) {
+			got_hup = 0;
+			reload_at = 0;
+			planner_free(pl);
+			svc_cache_free();
+			index_close(pl->rm);
+			planner_load(pl, now, (int64_t)floor(now));
+			if (ifd >= 0)
+				watch_tree(pl->rm, ifd);
+			rem_log(pl->rm, "-", "sched", "reloaded: %d jobs", pl->js.n);
+		}
+		planner_pass(pl, now, mono);
+		if (end > 0 && now >= end)
+			break;
+		double s = planner_sleep(pl, now, 3600);
+		if (end > 0 && end - now < s)
+			s = end - now;
+		if (reload_at > 0 && reload_at - mono < s)
+			s = reload_at - mono;
+		struct pollfd fds[3] = { { sigpipe_fd[0], POLLIN, 0 }, { ifd, POLLIN, 0 },
+					 { tfd, POLLIN, 0 } };
+		int ms = (int)ceil(s * 1000);
+		if (poll(fds, 3, ms < 0 ? 0 : ms) > 0) {
+			char b[4096];
+			if (fds[0].revents)
+				while (read(sigpipe_fd[0], b, sizeof b) > 0)
+					;
+			if (fds[1].revents && read(ifd, b, sizeof b) > 0) {
+				/* a burst of writes (a git checkout) is read once */
+				while (read(ifd, b, sizeof b) > 0)
+					;
+				const char *clock = getenv("REM_NOW");
+				(void)clock;
+				reload_at = mono_now() + 0.2;
+			}
+			if (fds[2].revents) {
+				uint64_t x;
+				if (read(tfd, &x, sizeof x) < 0 && errno == ECANCELED)
+					arm_clock_watch(tfd);
+			}
+		}
+		reap(pl);
+	}
+	if (ifd >= 0)
+		close(ifd);
+	if (tfd >= 0)
+		close(tfd);
+	close(sigpipe_fd[0]);
+	close(sigpipe_fd[1]);
+	return 0;
+}
+
+static int
+seconds_arg(const char *opt, const char *s, double *v)
+{
+	long x;
+	if (duration_parse(s, &x) < 0) {
+		warnx("-%s '%s': a duration (90, 90s, 10m, 2h)", opt, s);
+		return -1;
+	}
+	*v = (double)x;
+	return 0;
+}
+
+static int
+cmd_run(struct rem *rm, int argc, char **argv)
+{
+	int c, bg = 0;
+	double late = 5, wait = 0;
+	while ((c = getopt(argc, argv, "bl:w:")) != -1)
+		switch (c) {
+		case 'b': bg = 1; break;
+		case 'l':
+			if (seconds_arg("l", optarg, &late) < 0)
+				return EX_REM_USAGE;
+			break;
+		case 'w':
+			if (seconds_arg("w", optarg, &wait) < 0)
+				return EX_REM_USAGE;
+			break;
+		default: usage_exit(USAGE);
+		}
+	if (optind != argc)
+		usage_exit(USAGE);
+	pid_t holder = 0;
+	int lfd = planner_lock(rm, &holder);
+	if (lfd == -2) {
+		if (bg)
+			return 0; /* cron's keep-alive: it runs */
+		warnx("site %s: rem-sched run is already running (pid %ld)", rm->site, (long)holder);
+		return EX_REM_FAIL;
+	}
+	if (lfd < 0) {
+		warn("var/sched/%s.pid", rm->site);
+		return EX_REM_FAIL;
+	}
+	if (bg) {
+		/* the lock is the parent's: the daemon takes it again */
+		close(lfd);
+		pid_t p = fork();
+		if (p < 0)
+			err(EX_REM_FAIL, "fork");
+		if (p > 0)
+			return 0;
+		setsid();
+		int fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, 0), dup2(fd, 1);
+			if (fd > 2)
+				close(fd);
+		}
+		lfd = planner_lock(rm, &holder);
+		if (lfd < 0)
+			_exit(0);
+	}
+	struct planner pl = { .rm = rm, .site = rm->site, .late = late, .lead = LEAD };
+	double now = rem_now_f();
+	planner_load(&pl, now, (int64_t)floor(now));
+	rem_log(rm, "-", "sched", "started: %d jobs (pid %ld)", pl.js.n, (long)getpid());
+	pl.why = "rem-sched was not running";
+	/* instants missed while it was down are planned by the first pass */
+	double start = mono_now();
+	(void)start;
+	planner_loop(&pl, wait > 0 ? now + wait : 0);
+	rem_log(rm, "-", "sched", "stopped: %ld runs started", pl.fired);
+	planner_free(&pl);
+	close(lfd);
+	return 0;
+}
+
+static int
+cmd_tick(struct rem *rm, int argc, char **argv)
+{
+	int c, fg = 0;
+	double grace = 90, wait = 0;
+	while ((c = getopt(argc, argv, "fg:w:")) != -1)
+		switch (c) {
+		case 'f': fg = 1; break;
+		case 'g':
+			if (seconds_arg("g", optarg, &grace) < 0)
+				return EX_REM_USAGE;
+			break;
+		case 'w':
+			if (seconds_arg("w", optarg, &wait) < 0)
+				return EX_REM_USAGE;
+			break;
+		default: usage_exit(USAGE);
+		}
+	if (optind != argc)
+		usage_exit(USAGE);
+	pid_t holder = 0;
+	int lfd = planner_lock(rm, &holder);
+	if (lfd == -2) {
+		/* the daemon runs the site, or the last tick still watches */
+		return 0;
+	}
+	if (lfd < 0) {
+		warn("var/sched/%s.pid", rm->site);
+		return EX_REM_FAIL;
+	}
+	struct planner pl = { .rm = rm, .site = rm->site, .late = grace, .lead = 0, .tick = 1 };
+	double now = rem_now_f();
+	/* a job seen for the first time is due from the last tick on */
+	int64_t ref = (int64_t)floor(now), last_tick;
+	if (sched_last_get(rm, rm->site, "-tick", &last_tick) && last_tick <= ref)
+		ref = last_tick;
+	planner_load(&pl, now, ref);
+	pl.why = "no tick ran then";
+	planner_pass(&pl, now, mono_now());
+	if (wait > 0) {
+		pl.lead = LEAD;
+		pl.late = 5;
+		planner_loop(&pl, now + wait);
+		now = rem_now_f();
+	}
+	sched_last_begin(rm);
+	sched_last_put(rm, rm->site, "-tick", (int64_t)floor(now));
+	sched_last_end(rm);
+	close(lfd);
+	if (fg)
+		for (int i = 0; i < pl.nkids; i++)
+			if (pl.kids[i] > 0)
+				while (waitpid(pl.kids[i], NULL, 0) < 0 && errno == EINTR)
+					;
+	free(pl.kids);
+	planner_free(&pl);
+	return 0;
+}
+
+/* ---- for the administrator ---- */
+
+static int
+load_one(struct rem *rm, const char *arg, struct sjobs *js, const struct sjob **j)
+{
+	jobs_load(rm, rm->site, js);
+	struct buf err = { 0 };
+	*j = job_find(js, arg, &err);
+	if (!*j) {
+		warnx("%s", err.s);
+		buf_free(&err);
+		return EX_REM_USAGE;
+	}
+	if ((*j)->problem) {
+		warnx("%s: %s (%s:%ld)", (*j)->id, (*j)->problem, rel_path(rm, (*j)->file),
+		      (*j)->line);
+		return EX_REM_USAGE;
+	}
+	return 0;
+}
+
+/* A target service without machines is told, not left to fail quietly. */
+static int
+no_machines(struct rem *rm, const struct sjob *j)
+{
+	if (j->target == JOB_HOST)
+		return 0;
+	struct member *m = NULL;
+	int n = svc_members(rm, rm->site, j->service, 1, &m);
+	members_free(m, n);
+	return n == 0;
+}
+
+static int
+cmd_next(struct rem *rm, int argc, char **argv)
+{
+	if (argc < 2 || argc > 3)
+		usage_exit(USAGE);
+	long count = 5;
+	if (argc == 3) {
+		char *e;
+		count = strtol(argv[2], &e, 10);
+		if (*e || count < 1 || count > 100000) {
+			warnx("count '%s': a number from 1 to 100000", argv[2]);
+			return EX_REM_USAGE;
+		}
+	}
+	struct sjobs js;
+	const struct sjob *j;
+	int rc = load_one(rm, argv[1], &js, &j);
+	if (rc) {
+		jobs_free(&js);
+		return rc;
+	}
+	if (no_machines(rm, j))
+		warnx("%s: service/%s has no machines: its runs will fail", j->id, j->service);
+	int64_t t = rem_now();
+	for (long i = 0; i < count; i++) {
+		if (sched_next(j->sched, t, &t) < 0) {
+			if (i == 0)
+				warnx("%s: the schedule has no more instants", j->id);
+			break;
+		}
+		char u[32], l[64];
+		time_iso(t, u, sizeof u);
+		tz_format(j->tz, t, l, sizeof l);
+		if (j->splay > 0)
+			printf("%s\t%s\t+%.3fs\n", u, l, job_fire_time(j, t) - (double)t);
+		else
+			printf("%s\t%s\n", u, l);
+	}
+	jobs_free(&js);
+	return finish_stdout(0);
+}
+
+static int
+cmd_ls(struct rem *rm, int argc, char **argv)
+{
+	struct sjobs js;
+	jobs_load(rm, rm->site, &js);
+	int rc = 0;
+	int64_t now = rem_now();
+	for (int i = 0; i < js.n; i++) {
+		const struct sjob *j = &js.v[i];
+		int want = argc <= 1;
+		for (int a = 1; a < argc && !want; a++) {
+			size_t l = strlen(argv[a]);
+			want = !strcmp(j->id, argv[a]) || (!strncmp(j->id, argv[a], l) && j->id[l] == '@');
+		}
+		if (!want)
+			continue;
+		char next[32] = "-";
+		struct buf note = { 0 };
+		if (j->problem) {
+			buf_printf(&note, "not scheduled: %s", j->problem);
+			rc = EX_REM_USAGE;
+		} else {
+			int64_t last, from = now, x;
+			if (sched_last_get(rm, rm->site, j->id, &last) && last > from &&
+			    !sched_frequent(j->sched))
+				from = last;
+			if (sched_next(j->sched, from, &x) == 0)
+				time_iso(x, next, sizeof next);
+			if (no_machines(rm, j))
+				buf_printf(&note, "service/%s has no machines", j->service);
+		}
+		struct buf running = { 0 };
+		if (sched_running(rm, rm->site, j->id, &running) > 0) {
+			/* "PID START INSTANT MACHINES" */
+			char *t1 = strchr(running.s, '\t');
+			char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+			char *t3 = t2 ? strchr(t2 + 1, '\t') : NULL;
+			char *nl = strchr(running.s, '\n');
+			if (t1 && t2 && t3 && nl) {
+				*t2 = 0, *nl = 0;
+				buf_printf(&note, "%srunning since %s on %s", note.len ? "; " : "",
+					   t1 + 1, t3 + 1);
+			}
+		}
+		char *lr = sched_last_result(rm, rm->site, j->id);
+		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j->id, j->schedule ? j->schedule : "-",
+		       j->zone, job_target_words[j->target], next, lr ? lr : "-",
+		       note.len ? note.s : "-");
+		free(lr);
+		buf_free(&running);
+		buf_free(&note);
+	}
+	jobs_free(&js);
+	return finish_stdout(rc);
+}
+
+/* -s/-e: a time as the log writes it, for comparing text. */
+static int
+log_time_arg(const char *opt, const char *s, char *out, size_t sz)
+{
+	time_t t;
+	if (time_parse(s, &t) < 0) {
+		warnx("-%s '%s': YYYY-MM-DDTHH:MM:SS[Z] or seconds since the epoch", opt, s);
+		return -1;
+	}
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, sz, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	return 0;
+}
+
+static int
+cmd_log(struct rem *rm, int argc, char **argv)
+{
+	const char *job = NULL, *machine = NULL, *result = NULL;
+	char since[40] = "", until[40] = "";
+	long count = -1;
+	int c;
+	while ((c = getopt(argc, argv, "j:m:r:s:e:n:")) != -1)
+		switch (c) {
+		case 'j': job = optarg; break;
+		case 'm': machine = optarg; break;
+		case 'r': result = optarg; break;
+		case 's':
+			if (log_time_arg("s", optarg, since, sizeof since) < 0)
+				return EX_REM_USAGE;
+			break;
+		case 'e':
+			if (log_time_arg("e", optarg, until, sizeof until) < 0)
+				return EX_REM_USAGE;
+			break;
+		case 'n': {
+			char *e;
+			count = strtol(optarg, &e, 10);
+			if (*e || count < 0) {
+				warnx("-n '%s': a count", optarg);
+				return EX_REM_USAGE;
+			}
+		} break;
+		default: usage_exit(USAGE);
+		}
+	if (optind != argc)
+		usage_exit(USAGE);
+	static const char *const results[] = { "ok",     "failed", "timeout",   "overrun",
+					       "error",  "skipped", "missed",   "coalesced",
+					       "lost",   NULL };
+	int known = !result;
+	for (int i = 0; results[i] && !known; i++)
+		known = !strcmp(results[i], result);
+	if (!known) {
+		warnx("-r '%s': one of ok failed timeout overrun error skipped missed coalesced lost",
+		      result);
+		return EX_REM_USAGE;
+	}
+	char *path = xasprintf("%s/var/log/sched.log", rm->root);
+	struct buf t = { 0 };
+	if (read_file(path, &t) < 0 && errno != ENOENT) {
+		warn("%s", rel_path(rm, path));
+		free(path);
+		return EX_REM_FAIL;
+	}
+	free(path);
+	/* matching lines, then the last count of them */
+	char **lines = NULL;
+	long n = 0;
+	size_t jl = job ? strlen(job) : 0;
+	for (char *p = t.s, *e; p && *p; p = e) {
+		e = strchr(p, '\n');
+		if (e)
+			*e++ = 0;
+		else
+			e = p + strlen(p);
+		char *f[6] = { 0 };
+		char *q = p;
+		int nf = 0;
+		while (nf < 6 && q) {
+			f[nf++] = q;
+			q = strchr(q, '\t');
+			if (q)
+				q++;
+		}
+		if (nf < 6)
+			continue;
+		size_t l2 = (size_t)(f[3] - f[2] - 1), l3 = (size_t)(f[4] - f[3] - 1),
+		       l4 = (size_t)(f[5] - f[4] - 1);
+		if (job && !((l2 == jl && !strncmp(f[2], job, jl)) ||
+			     (l2 > jl && !strncmp(f[2], job, jl) && f[2][jl] == '@')))
+			continue;
+		if (machine && !(l3 == strlen(machine) && !strncmp(f[3], machine, l3)))
+			continue;
+		if (result && !(l4 == strlen(result) && !strncmp(f[4], result, l4)))
+			continue;
+		if (*since && strncmp(f[0], since, 24) < 0)
+			continue;
+		if (*until && strncmp(f[0], until, 24) > 0)
+			continue;
+		lines = xrealloc(lines, (size_t)(n + 1) * sizeof *lines);
+		lines[n++] = p;
+	}
+	for (long i = count >= 0 && n > count ? n - count : 0; i < n; i++)
+		printf("%s\n", lines[i]);
+	free(lines);
+	buf_free(&t);
+	return finish_stdout(n ? 0 : EX_REM_FALSE);
+}
+
+static int
+cmd_fire(struct rem *rm, int argc, char **argv)
+{
+	if (argc != 2)
+		usage_exit(USAGE);
+	struct sjobs js;
+	const struct sjob *j;
+	int rc = load_one(rm, argv[1], &js, &j);
+	if (rc) {
+		jobs_free(&js);
+		return rc;
+	}
+	struct buf out = { 0 };
+	rc = sched_runner(rm, rm->site, j, rem_now(), 0, FIRE_BY_HAND, &out);
+	fputs(out.s ? out.s : "", stdout);
+	buf_free(&out);
+	jobs_free(&js);
+	return finish_stdout(rc == 0 ? 0 : rc == 1 ? EX_REM_FALSE : EX_REM_FAIL);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct subcmd subs[] = {
+		{ "run", cmd_run },
+		{ "tick", cmd_tick },
+		{ "next", cmd_next },
+		{ "ls", cmd_ls },
+		{ "log", cmd_log },
+		{ "fire", cmd_fire },
+		{ NULL, NULL },
+	};
+	return run_subcommands(argc, argv, USAGE, subs);
+}
