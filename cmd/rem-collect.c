@@ -668,6 +668,24 @@ machines_opts(struct rem *rm, int argc, char **argv, const char *opts, struct cj
 		return -1;
 	if (machines_exist(rm, rm->site, j->names, j->n))
 		return -1;
+	if (all) {
+		/* every machine meant to run: one stopped or destroyed on
+		 * purpose is no failure of the collector's; a machine named is */
+		int w = 0;
+		for (int i = 0; i < j->n; i++) {
+			struct mstate m;
+			int r = mstate_get(rm, rm->site, j->names[i], &m);
+			if (r >= 0 && strcmp(m.state, "running")) {
+				printf("%s	skipped	%s\n", j->names[i], m.state);
+				free(j->names[i]);
+			} else
+				j->names[w++] = j->names[i];
+			if (r >= 0)
+				mstate_free(&m);
+		}
+		j->names[w] = NULL;
+		j->n = w;
+	}
 	return jobs;
 }
 

@@ -39,6 +39,8 @@
 struct pj {
 	int has;        /* next is set (the schedule has one more) */
 	int64_t next;   /* the next instant not handled */
+	int64_t done;   /* the last instant handled by this pass (run or missed) */
+	int handled;    /* this pass handled some */
 	int told;       /* its problem was told */
 };
 
@@ -157,6 +159,8 @@ plan_job(struct planner *pl, int i, double now, double mono, int64_t *instant, d
 	long n = due(j, p->next, now + pl->lead, &first, &latest, &has_after, &after);
 	p->has = has_after;
 	p->next = after;
+	p->done = latest;
+	p->handled = 1;
 	double fire = job_fire_time(j, latest);
 	int run = 0;
 	long missed = n - 1;
@@ -205,28 +209,19 @@ planner_pass(struct planner *pl, double now, double mono)
 	double *at = xcalloc((size_t)pl->js.n + 1, sizeof *at);
 	int *how = xcalloc((size_t)pl->js.n + 1, sizeof *how);
 	int *go = xcalloc((size_t)pl->js.n + 1, sizeof *go);
-	int64_t *before = xcalloc((size_t)pl->js.n + 1, sizeof *before);
 	int any = 0;
 	for (int i = 0; i < pl->js.n; i++) {
-		before[i] = pl->p[i].next;
-		int had = pl->p[i].has;
+		pl->p[i].handled = 0;
 		go[i] = plan_job(pl, i, now, mono, &inst[i], &at[i], &how[i]);
-		if (had && (pl->p[i].next != before[i] || !pl->p[i].has))
-			any = 1;
+		any |= pl->p[i].handled;
 	}
 	if (any) {
 		/* what is handled is stored before it runs: a scheduler that
 		 * dies now loses a run, and never runs one twice */
 		sched_last_begin(pl->rm);
 		for (int i = 0; i < pl->js.n; i++)
-			if (pl->p[i].next != before[i] || go[i]) {
-				int64_t last = go[i] ? inst[i] : pl->p[i].next - 1;
-				if (!go[i] && pl->p[i].has) {
-					/* missed all: the last handled is just before next */
-					last = pl->p[i].next - 1;
-				}
-				sched_last_put(pl->rm, pl->site, pl->js.v[i].id, last);
-			}
+			if (pl->p[i].handled)
+				sched_last_put(pl->rm, pl->site, pl->js.v[i].id, pl->p[i].done);
 		sched_last_end(pl->rm);
 	}
 	for (int i = 0; i < pl->js.n; i++) {
@@ -245,7 +240,7 @@ planner_pass(struct planner *pl, double now, double mono)
 			pl->kids[pl->nkids++] = pid;
 		}
 	}
-	free(inst), free(at), free(how), free(go), free(before);
+	free(inst), free(at), free(how), free(go);
 }
 
 /* Seconds until the next runner is due (to start lead ahead), at most max. */
@@ -381,6 +376,10 @@ planner_loop(struct planner *pl, double end)
 	int tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (tfd >= 0)
 		arm_clock_watch(tfd);
+	sched_spawn_closes(sigpipe_fd[0]);
+	sched_spawn_closes(sigpipe_fd[1]);
+	sched_spawn_closes(ifd);
+	sched_spawn_closes(tfd);
 	double last_wall = rem_now_f(), last_mono = mono_now(), reload_at = 0;
 	while (!got_term) {
 		double now = rem_now_f(), mono = mono_now();
@@ -524,6 +523,7 @@ cmd_run(struct rem *rm, int argc, char **argv)
 		if (lfd < 0)
 			_exit(0);
 	}
+	sched_spawn_closes(lfd);
 	struct planner pl = { .rm = rm, .site = rm->site, .late = late, .lead = LEAD };
 	double now = rem_now_f();
 	planner_load(&pl, now, (int64_t)floor(now));
@@ -569,6 +569,7 @@ cmd_tick(struct rem *rm, int argc, char **argv)
 		warn("var/sched/%s.pid", rm->site);
 		return EX_REM_FAIL;
 	}
+	sched_spawn_closes(lfd);
 	struct planner pl = { .rm = rm, .site = rm->site, .late = grace, .lead = 0, .tick = 1 };
 	double now = rem_now_f();
 	/* a job seen for the first time is due from the last tick on */

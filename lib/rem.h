@@ -1838,6 +1838,8 @@ int sched_runner(struct rem *, const char *site, const struct sjob *, int64_t in
  * outlives the caller: its pid, or -1. */
 pid_t sched_spawn(struct rem *, const char *site, const struct sjob *, int64_t instant,
 		  double mono_at, int how);
+/* A descriptor of the scheduler that runners close (at most 16). */
+void sched_spawn_closes(int fd);
 /* A line of the central log var/log/sched.log, for what did not run:
  * missed (n instants from first to last), skipped, coalesced... */
 void sched_log_event(struct rem *, const struct sjob *, const char *machine,

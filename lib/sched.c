@@ -1032,6 +1032,15 @@ end:
 	return rc;
 }
 
+static int spawn_close[16], nspawn_close;
+
+void
+sched_spawn_closes(int fd)
+{
+	if (fd >= 0 && nspawn_close < 16)
+		spawn_close[nspawn_close++] = fd;
+}
+
 pid_t
 sched_spawn(struct rem *rm, const char *site, const struct sjob *j, int64_t instant,
 	    double mono_at, int how)
@@ -1042,6 +1051,10 @@ sched_spawn(struct rem *rm, const char *site, const struct sjob *j, int64_t inst
 	if (p != 0)
 		return p;
 	setsid();
+	/* the scheduler's own descriptors (its lock, inotify...) are not
+	 * the run's */
+	for (int i = 0; i < nspawn_close; i++)
+		close(spawn_close[i]);
 	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
 		dup2(fd, 0);

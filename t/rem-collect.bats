@@ -319,6 +319,10 @@ crun() {
 	[ -f "$REM_ROOT/var/rrd/main/w1/web.http@far.rrd" ]
 	# without a running machine far away, that is said at every pull
 	rem-mv stop f1 >/dev/null
+	# -a leaves a machine stopped on purpose out, and says so
+	run rem-collect pull -a
+	assert_success
+	assert_line $'f1\tskipped\tstopped'
 	export REM_NOW=$((T0 + 120))
 	run rem-collect plan w1
 	assert_line "# missing: w1 web.http from far: no running machine in another location"

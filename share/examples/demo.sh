@@ -156,8 +156,9 @@ show 'rem put site/acme packages+=package/rem job-alert=alert/job-failed && rem 
 show 'rem sched ls'
 show 'rem sched next rem.levels 4'
 show "rem mv exec $svcm app3 -- rem-collect run -w 70 >/dev/null 2>&1 & echo 'local monitors at work for 70 s'"
-show 'rem sched run -w 70 & echo "the scheduler runs for 70 s"'
-sched=$(pgrep -n -f 'rem-sched run -w 70' || true)
+printf '\n$ rem sched run -w 70 &\n'
+rem sched run -w 70 &
+sched=$!
 sleep 3
 show 'rem pkg function -p nginx stop web1'
 # wait for the alert's mail, then for the one that says it is over
@@ -167,10 +168,10 @@ show 'rem alert ls -a'
 show "tr -d '\\r' <$mail/1.eml | sed -n -e '/^Subject:/p' -e '/^\$/,\$p'"
 show 'grep "function=trigger\|nginx start" "$REM_ROOT/var/log/rem.log" | tail -2 | cut -c1-160'
 i=0
-while [ $i -lt 40 ] && [ "$(ls "$mail"/*.eml 2>/dev/null | wc -l)" -lt 2 ]; do sleep 1; i=$((i + 1)); done
+while [ $i -lt 50 ] && ! grep -q '^Subject:.*resolved: web server' "$mail"/*.eml 2>/dev/null; do sleep 1; i=$((i + 1)); done
 show 'rem alert log'
 show "grep -h '^Subject:' $mail/*.eml"
-show 'rem sched log -n 6 | cut -f1,3-7'
+show 'rem sched log -n 6 | cut -f1,3-7,9'
 show 'rem sched log -j rem.levels -n 1 | cut -f10 | xargs -I{} cat "$REM_ROOT/{}"'
 kill $smtpd $sched 2>/dev/null || true
 show 'rem pkg function -p postgresql purge pg1; rem mv -a destroy | sort'
