@@ -299,6 +299,15 @@ next_at() {
 
 lines_are() { [ "$(wc -l <"$1" 2>/dev/null)" = "$2" ]; }
 held() { [ -e "$1" ] && ! flock -n "$1" true; }
+# held_pid: a scheduler holds the site (its POSIX lock on var/sched/main.pid)
+held_pid() { [ -s "$REM_ROOT/var/sched/main.pid" ] && lock_taken; }
+lock_taken() { python3 -c 'import fcntl, sys
+f = open(sys.argv[1], "r+")
+try:
+    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except OSError:
+    sys.exit(0)
+sys.exit(1)' "$REM_ROOT/var/sched/main.pid"; }
 
 @test "overlap: skip, queue (one waits), allow" {
 	defjobs <<-'X'
@@ -557,4 +566,57 @@ at_least() { [ "$(count_ok "$1")" -ge "$2" ]; }
 	poll 100 at_least rem.often $((n + 4)) || { stop_daemon; false; }
 	stop_daemon
 	[ "$(count_ok rem.fixed)" = 1 ]
+}
+
+@test "splay delays each run by a share fixed per job; next shows it" {
+	defjobs <<-'X'
+	spread:
+	  run: "true"
+	  schedule: "0 * * * *"
+	  target: host
+	  splay: 30s
+	X
+	run next_at rem.spread 2 2026-06-01T00:00:30Z
+	assert_success
+	assert_line --index 0 --regexp $'^2026-06-01T01:00:00Z\t2026-06-01T01:00:00\\+00:00 UTC\t\\+[0-9]+\\.[0-9]{3}s$'
+	off=$(next_at rem.spread 1 2026-06-01T00:00:30Z | cut -f3 | tr -d '+s')
+	# the same share every time
+	[ "$(next_at rem.spread 2 2026-06-01T00:00:30Z | cut -f3 | sort -u | wc -l)" = 1 ]
+	REM_NOW=2026-06-01T00:00:30Z rem-sched tick -f
+	before=$(awk -v o="$off" 'BEGIN { printf "%d", 1780275600 + o - 1 }')
+	after=$(awk -v o="$off" 'BEGIN { printf "%d", 1780275600 + o + 1 }')
+	REM_NOW=$before rem-sched tick -f
+	[ ! -e "$REM_ROOT/var/log/sched.log" ]
+	REM_NOW=$after rem-sched tick -f
+	run rem-sched log -r ok
+	assert_output --partial $'\t2026-06-01T01:00:00Z\t'
+}
+
+@test "tick -w goes on as the daemon; run -b starts a daemon once and leaves a running one alone" {
+	defjobs <<-'X'
+	tick:
+	  run: "true"
+	  schedule: every 1s
+	  target: host
+	X
+	clock 2026-06-01T00:00:00Z
+	REM_NOW=$T/clock rem-sched tick -w 3
+	[ "$(count_ok rem.tick)" -ge 2 ]
+	# while a tick watches, the daemon is refused and a tick does nothing
+	REM_NOW=$T/clock rem-sched tick -w 4 &
+	tick=$!
+	poll 100 held_pid
+	run rem-sched run
+	assert_failure 3
+	run rem-sched tick
+	assert_success
+	wait "$tick"
+	REM_NOW=$T/clock rem-sched run -b
+	poll 100 held_pid
+	pid=$(cat "$REM_ROOT/var/sched/main.pid")
+	kill -0 "$pid"
+	REM_NOW=$T/clock rem-sched run -b
+	[ "$(cat "$REM_ROOT/var/sched/main.pid")" = "$pid" ]
+	kill "$pid"
+	poll 100 sh -c "! kill -0 $pid 2>/dev/null"
 }
