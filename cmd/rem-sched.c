@@ -110,38 +110,49 @@ planner_free(struct planner *pl)
 	pl->p = NULL;
 }
 
-/* The instants of job i due by until: the first, the latest, how many,
- * and the next after them.  A day of a schedule by the second is 86,400
- * instants: past a day's worth, count from a day before until. */
-static long
-due(const struct sjob *j, int64_t from, double until, int64_t *first, int64_t *latest,
-    int *has_after, int64_t *after)
+/* The instants of a job due by until, from from on: how many are older
+ * than old (missed) and how many are not (recent), the first of each, the
+ * latest, and the next after them.  A day of a schedule by the second is
+ * 86,400 instants: past 100,000 it skips ahead to a day before until and
+ * the count of the older ones is a lower bound (*more). */
+struct due {
+	long nold, nrecent;
+	int64_t first_old, first_recent, latest, after;
+	int has_after, more;
+};
+
+static void
+due(const struct sjob *j, int64_t from, double until, double old, struct due *d)
 {
-	long n = 0;
+	memset(d, 0, sizeof *d);
+	d->has_after = 1;
 	int64_t x = from;
-	*first = from;
-	*has_after = 1;
+	long steps = 0;
 	while (job_fire_time(j, x) <= until) {
-		*latest = x;
-		n++;
-		if (n == 100000 && until - (double)x > 86400) {
+		d->latest = x;
+		if (job_fire_time(j, x) < old) {
+			if (!d->nold++)
+				d->first_old = x;
+		} else if (!d->nrecent++)
+			d->first_recent = x;
+		if (++steps == 100000 && until - (double)x > 86400) {
 			int64_t y;
-			/* skip ahead; the count is then a lower bound */
+			d->more = 1;
 			if (sched_next(j->sched, (int64_t)floor(until) - 86400 - j->splay, &y) < 0) {
-				*has_after = 0;
-				return n;
+				d->has_after = 0;
+				return;
 			}
-			if (y > x)
+			if (y > x) {
 				x = y;
-			continue;
+				continue;
+			}
 		}
 		if (sched_next(j->sched, x, &x) < 0) {
-			*has_after = 0;
-			return n;
+			d->has_after = 0;
+			return;
 		}
 	}
-	*after = x;
-	return n;
+	d->after = x;
 }
 
 /* Plan one job at now: what to run, what was missed.  1 when a runner is
@@ -154,50 +165,45 @@ plan_job(struct planner *pl, int i, double now, double mono, int64_t *instant, d
 	struct pj *p = &pl->p[i];
 	if (j->problem || !p->has || job_fire_time(j, p->next) > now + pl->lead)
 		return 0;
-	int64_t first, latest = p->next, after = 0;
-	int has_after;
-	long n = due(j, p->next, now + pl->lead, &first, &latest, &has_after, &after);
-	p->has = has_after;
-	p->next = after;
-	p->done = latest;
+	struct due d;
+	due(j, p->next, now + pl->lead, now - pl->late, &d);
+	p->has = d.has_after;
+	p->next = d.after;
+	p->done = d.latest;
 	p->handled = 1;
-	double fire = job_fire_time(j, latest);
 	int run = 0;
-	long missed = n - 1;
+	long missed = d.nold, coalesced = 0;
 	*how = FIRE_ON_TIME;
-	if (fire >= now - pl->late) {
+	char a[32];
+	if (d.nrecent) {
+		/* the latest runs on time; recent ones before it (a tick coarser
+		 * than the schedule, a short stall) run as one with it */
 		run = 1;
-	} else if (j->missed == MISSED_RUN && (j->deadline < 0 || now - fire <= j->deadline)) {
+		coalesced = d.nrecent - 1;
+	} else if (j->missed == MISSED_RUN &&
+		   (j->deadline < 0 || now - job_fire_time(j, d.latest) <= j->deadline)) {
 		run = 1;
+		missed--;
 		*how = FIRE_CATCH_UP;
-	} else
-		missed = n;
+	}
 	if (missed > 0) {
-		char a[32], b[32];
-		time_iso(first, a, sizeof a);
-		time_iso(run ? first : latest, b, sizeof b);
-		int64_t last_missed = latest;
-		if (run && n > 1) {
-			/* the one before the latest: walk is costly; say the range */
-			last_missed = latest;
-		}
-		(void)last_missed;
-		if (run && *how == FIRE_ON_TIME)
-			sched_log_event(pl->rm, j, "-", pl->tick ? "coalesced" : "missed", first,
-					"%ld run%s due from %s were run as one (%s)", missed + 1,
-					missed + 1 == 1 ? "" : "s", a,
-					pl->tick ? "ticks are coarser than the schedule" : pl->why);
-		else
-			sched_log_event(pl->rm, j, "-", "missed", first,
-					"%ld run%s missed from %s (%s)%s", missed,
-					missed == 1 ? "" : "s", a, pl->why,
-					!run ? (j->missed == MISSED_RUN ? "; past the deadline" : "")
-					     : "; the latest runs now");
-		(void)b;
+		time_iso(d.first_old, a, sizeof a);
+		sched_log_event(pl->rm, j, "-", "missed", d.first_old, "%s%ld run%s missed from %s (%s)%s",
+				d.more ? "more than " : "", missed, missed == 1 ? "" : "s", a, pl->why,
+				*how == FIRE_CATCH_UP ? "; the latest runs now"
+				: j->missed == MISSED_RUN && !run ? "; past the deadline" : "");
+	}
+	if (coalesced > 0) {
+		time_iso(d.first_recent, a, sizeof a);
+		sched_log_event(pl->rm, j, "-", "coalesced", d.first_recent,
+				"%ld run%s due from %s were run as one with the latest (%s)",
+				coalesced + 1, "s", a,
+				pl->tick ? "ticks are coarser than the schedule" : "the scheduler was late");
 	}
 	if (!run)
 		return 0;
-	*instant = latest;
+	*instant = d.latest;
+	double fire = job_fire_time(j, d.latest);
 	*mono_at = fire > now ? mono + (fire - now) : 0;
 	return 1;
 }
@@ -358,7 +364,8 @@ text_duration(double s, char *buf, size_t sz)
 	buf_free(&b);
 }
 
-/* Plan until end (0: for ever) or a signal to stop. */
+/* Plan until end on the monotonic clock (0: for ever) or a signal to
+ * stop. */
 static int
 planner_loop(struct planner *pl, double end)
 {
@@ -385,7 +392,6 @@ planner_loop(struct planner *pl, double end)
 		double now = rem_now_f(), mono = mono_now();
 		double drift = (now - last_wall) - (mono - last_mono);
 		char d[64];
-		pl->why = "late";
 		if (drift > JUMP) {
 			text_duration(drift, d, sizeof d);
 			rem_log(pl->rm, "-", "sched", "the clock jumped forward by %s", d);
@@ -420,11 +426,12 @@ planner_loop(struct planner *pl, double end)
 			rem_log(pl->rm, "-", "sched", "reloaded: %d jobs", pl->js.n);
 		}
 		planner_pass(pl, now, mono);
-		if (end > 0 && now >= end)
+		pl->why = "late";
+		if (end > 0 && mono >= end)
 			break;
 		double s = planner_sleep(pl, now, 3600);
-		if (end > 0 && end - now < s)
-			s = end - now;
+		if (end > 0 && end - mono < s)
+			s = end - mono;
 		if (reload_at > 0 && reload_at - mono < s)
 			s = reload_at - mono;
 		struct pollfd fds[3] = { { sigpipe_fd[0], POLLIN, 0 }, { ifd, POLLIN, 0 },
@@ -487,6 +494,10 @@ cmd_run(struct rem *rm, int argc, char **argv)
 		case 'w':
 			if (seconds_arg("w", optarg, &wait) < 0)
 				return EX_REM_USAGE;
+			if (wait <= 0) {
+				warnx("-w '%s': a duration above 0", optarg);
+				return EX_REM_USAGE;
+			}
 			break;
 		default: usage_exit(USAGE);
 		}
@@ -513,9 +524,12 @@ cmd_run(struct rem *rm, int argc, char **argv)
 		if (p > 0)
 			return 0;
 		setsid();
+		/* nothing of cron's: its pipe would stay open for ever */
+		if (chdir("/") < 0) {
+		}
 		int fd = open("/dev/null", O_RDWR);
 		if (fd >= 0) {
-			dup2(fd, 0), dup2(fd, 1);
+			dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
 			if (fd > 2)
 				close(fd);
 		}
@@ -532,7 +546,7 @@ cmd_run(struct rem *rm, int argc, char **argv)
 	/* instants missed while it was down are planned by the first pass */
 	double start = mono_now();
 	(void)start;
-	planner_loop(&pl, wait > 0 ? now + wait : 0);
+	planner_loop(&pl, wait > 0 ? mono_now() + wait : 0);
 	rem_log(rm, "-", "sched", "stopped: %ld runs started", pl.fired);
 	planner_free(&pl);
 	close(lfd);
@@ -554,6 +568,10 @@ cmd_tick(struct rem *rm, int argc, char **argv)
 		case 'w':
 			if (seconds_arg("w", optarg, &wait) < 0)
 				return EX_REM_USAGE;
+			if (wait <= 0) {
+				warnx("-w '%s': a duration above 0", optarg);
+				return EX_REM_USAGE;
+			}
 			break;
 		default: usage_exit(USAGE);
 		}
@@ -561,10 +579,15 @@ cmd_tick(struct rem *rm, int argc, char **argv)
 		usage_exit(USAGE);
 	pid_t holder = 0;
 	int lfd = planner_lock(rm, &holder);
-	if (lfd == -2) {
-		/* the daemon runs the site, or the last tick still watches */
-		return 0;
+	/* the last tick may still be watching its minute out (-w): wait a
+	 * little for it; a daemon holds the site for good */
+	for (int i = 0; lfd == -2 && i < 50; i++) {
+		struct timespec ts = { 0, 100000000 };
+		nanosleep(&ts, NULL);
+		lfd = planner_lock(rm, &holder);
 	}
+	if (lfd == -2)
+		return 0;
 	if (lfd < 0) {
 		warn("var/sched/%s.pid", rm->site);
 		return EX_REM_FAIL;
@@ -582,7 +605,7 @@ cmd_tick(struct rem *rm, int argc, char **argv)
 	if (wait > 0) {
 		pl.lead = LEAD;
 		pl.late = 5;
-		planner_loop(&pl, now + wait);
+		planner_loop(&pl, mono_now() + wait);
 		now = rem_now_f();
 	}
 	sched_last_begin(rm);
@@ -720,7 +743,7 @@ cmd_ls(struct rem *rm, int argc, char **argv)
 		}
 		char *lr = sched_last_result(rm, rm->site, j->id);
 		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j->id, j->schedule ? j->schedule : "-",
-		       j->zone, job_target_words[j->target], next, lr ? lr : "-",
+		       j->zone, j->target >= 0 ? job_target_words[j->target] : "-", next, lr ? lr : "-",
 		       note.len ? note.s : "-");
 		free(lr);
 		buf_free(&running);

@@ -31,13 +31,16 @@ sdup(const struct ydoc *d, int map, const char *key)
 	return xstrdup(d->n[k].value);
 }
 
+/* A word's index; def when there is none; -1 when it is no such word. */
 static int
 word_of(const char *const *words, const char *s, int def)
 {
-	for (int i = 0; s && words[i]; i++)
+	if (!s)
+		return def;
+	for (int i = 0; words[i]; i++)
 		if (!strcmp(words[i], s))
 			return i;
-	return def;
+	return -1;
 }
 
 /* A duration field: seconds, def when absent, -2 when it is no duration. */
@@ -126,7 +129,9 @@ pjobs_free(struct sjob *v, int n)
 static long
 col_in(const struct ynode *at, int col)
 {
-	if (col <= 0)
+	/* a block scalar (| or >) starts on a line of its own: its line and
+	 * column are the indicator's; say that */
+	if (col <= 0 || at->style >= 4)
 		return at->col;
 	return at->col + col - 1 + (at->style == 1 ? 0 : 1);
 }
@@ -193,8 +198,12 @@ jobs_check(struct rem *rm, const char *site, const char *pkg, const struct ydoc 
 		}
 		int zn = ydoc_child(d, i, "timezone");
 		const char *zname = zn >= 0 ? d->n[zn].value : zone;
+		if (zn >= 0 && (!zname || !*zname))
+			zname = "(empty)"; /* refused below, as the scheduler would */
 		char err[256];
 		struct tz *tz = tz_load(zname && *zname ? zname : "UTC", err, sizeof err);
+		if (!tz && zname && !strcmp(zname, "(empty)"))
+			snprintf(err, sizeof err, "an empty time zone (leave the field out for the site's)");
 		if (!tz) {
 			if (zn >= 0)
 				problems_add(pr, d->n[zn].line, d->n[zn].col, "jobs.%s.timezone: %s",
@@ -249,7 +258,7 @@ site_jobs_check(struct rem *rm, const char *site, const char *name, const struct
 			continue;
 		const struct package *p = pkg_get(rm, site, v + 8);
 		for (int k = 0; p && k < p->njobs; k++)
-			if (p->jobs[k].target != JOB_HOST)
+			if (p->jobs[k].target >= 0 && p->jobs[k].target != JOB_HOST)
 				problems_add(pr, d->n[i].line, d->n[i].col,
 					     "packages: %s: job '%s' has target %s, but the site's "
 					     "own jobs run on the REM host (target: host)", v,
@@ -263,6 +272,31 @@ static int
 job_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct sjob *)a)->id, ((const struct sjob *)b)->id);
+}
+
+/* What rem-check refuses, for a file written past it by hand: NULL, or
+ * why (malloc'd). */
+static char *
+job_problem(struct rem *rm, const struct sjob *j)
+{
+	if (j->target < 0)
+		return xstrdup("target: not one of one, all, host");
+	if (j->overlap < 0)
+		return xstrdup("overlap: not one of skip, queue, allow");
+	if (j->missed < 0)
+		return xstrdup("missed: not one of skip, run");
+	if (j->parallel < 1 || j->parallel > 1024)
+		return xstrdup("parallel: not from 1 to 1024");
+	if (j->keep < 1 || j->keep > 100000)
+		return xstrdup("keep: not from 1 to 100000");
+	if (j->stat_factor && (j->stat_factor < 1 || j->stat_factor > 1000 || j->stat_pct < 1 ||
+			       j->stat_pct > 100 || j->stat_runs < 5 || j->stat_runs > 1000))
+		return xstrdup("max-run-stat: factor 1-1000, percentile 1-100, runs 5-1000");
+	if (j->timeout > 0 && j->max_run > 0 && j->max_run >= j->timeout)
+		return xstrdup("max-run: not below the timeout");
+	if (j->target == JOB_HOST && j->script && access(j->script, X_OK) < 0)
+		return xasprintf("script %s: not executable", rel_path(rm, j->script));
+	return NULL;
 }
 
 /* The zones of a set of jobs, loaded once each. */
@@ -316,6 +350,8 @@ instance(struct rem *rm, const char *site, const struct package *p, const struct
 		j->problem = xasprintf("schedule: %s", err);
 	if (!j->problem && (j->timeout < 0 || j->max_run < 0 || j->splay < 0 || j->deadline < -1))
 		j->problem = xstrdup("a duration field is no duration");
+	if (!j->problem)
+		j->problem = job_problem(rm, j);
 	if (!j->problem && !service && j->target != JOB_HOST)
 		j->problem = xasprintf("target %s, but the site's own jobs run on the REM host",
 				       job_target_words[j->target]);

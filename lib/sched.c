@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -36,10 +37,18 @@
 
 static struct vardb sched_vdb = { .file = "sched.tdb", .hash = 10007 };
 
+/* For writing; sdb_r for reading, so that a user who may not write the
+ * tree still sees what ran. */
 static struct tdb_context *
 sdb(struct rem *rm)
 {
 	return vardb_get(&sched_vdb, rm, 1);
+}
+
+static struct tdb_context *
+sdb_r(struct rem *rm)
+{
+	return vardb_get(&sched_vdb, rm, 0);
 }
 
 static TDB_DATA
@@ -89,7 +98,7 @@ int
 sched_last_get(struct rem *rm, const char *site, const char *job, int64_t *last)
 {
 	char *k = xasprintf("%s\tl\t%s", site, job);
-	char *v = fetch(sdb(rm), k);
+	char *v = fetch(sdb_r(rm), k);
 	free(k);
 	if (!v)
 		return 0;
@@ -231,7 +240,7 @@ char *
 sched_last_result(struct rem *rm, const char *site, const char *job)
 {
 	char *k = xasprintf("%s\to\t%s", site, job);
-	char *v = fetch(sdb(rm), k);
+	char *v = fetch(sdb_r(rm), k);
 	free(k);
 	return v;
 }
@@ -269,10 +278,13 @@ stat_limit(struct rem *rm, const char *site, const struct sjob *j)
 	if (m < 5)
 		return 0;
 	qsort(d + from, (size_t)m, sizeof *d, dcmp);
-	/* nearest rank */
-	int r = (int)ceil((double)j->stat_pct / 100.0 * m);
+	/* nearest rank, in integers (ceil of a product of doubles can be
+	 * one too many) */
+	int r = (j->stat_pct * m + 99) / 100;
 	if (r < 1)
 		r = 1;
+	if (r > m)
+		r = m;
 	double lim = j->stat_factor * d[from + r - 1];
 	return lim < 1 ? 1 : lim;
 }
@@ -309,6 +321,33 @@ stat_add(struct rem *rm, const char *site, const struct sjob *j, double secs)
 	free(k);
 }
 
+/* When a process started, in clock ticks since boot (/proc/PID/stat's
+ * 22nd field): with the pid it names one process, a pid used again does
+ * not.  0 when it is gone. */
+static unsigned long long
+proc_start(long pid)
+{
+	char path[64], b[1024];
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	b[n] = 0;
+	/* after the command's closing parenthesis: state is field 3 */
+	char *p = strrchr(b, ')');
+	if (!p)
+		return 0;
+	int field = 2;
+	for (p++; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return strtoull(p, NULL, 10);
+}
+
 static void
 running_put(struct rem *rm, const char *site, const char *job, double start, int64_t instant,
 	    const char *machines)
@@ -316,7 +355,7 @@ running_put(struct rem *rm, const char *site, const char *job, double start, int
 	char *k = xasprintf("%s\tr\t%s\t%ld", site, job, (long)getpid()), s[40], in[32];
 	iso_ms(start, s, sizeof s);
 	time_iso(instant, in, sizeof in);
-	char *v = xasprintf("%s\t%s\t%s", s, in, machines);
+	char *v = xasprintf("%s\t%s\t%s\t%llu", s, in, machines, proc_start((long)getpid()));
 	store(sdb(rm), k, v);
 	free(v);
 	free(k);
@@ -356,7 +395,7 @@ rlist_fn(struct tdb_context *t, TDB_DATA k, TDB_DATA v, void *arg)
 int
 sched_running(struct rem *rm, const char *site, const char *job, struct buf *out)
 {
-	struct tdb_context *t = sdb(rm);
+	struct tdb_context *t = sdb_r(rm);
 	if (!t)
 		return 0;
 	char *prefix = xasprintf("%s\tr\t%s\t", site, job);
@@ -365,16 +404,33 @@ sched_running(struct rem *rm, const char *site, const char *job, struct buf *out
 	int n = 0;
 	for (int i = 0; i < l.n; i++) {
 		long pid = strtol(l.keys[i] + strlen(prefix), NULL, 10);
-		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
-			buf_printf(out, "%ld\t%s\n", pid, l.vals[i]);
+		/* START INSTANT MACHINES PROCSTART */
+		char *f[4] = { 0 };
+		int nf = 0;
+		for (char *p = l.vals[i]; p && nf < 4; nf++) {
+			f[nf] = p;
+			p = strchr(p, '\t');
+			if (p)
+				*p++ = 0;
+		}
+		unsigned long long born = nf == 4 ? strtoull(f[3], NULL, 10) : 0;
+		if (pid > 0 && born && proc_start(pid) == born) {
+			buf_printf(out, "%ld\t%s\t%s\t%s\n", pid, f[0], f[1], f[2]);
 			n++;
-		} else {
+		} else if (nf >= 3) {
 			/* its runner died without a word: killed, or the host
 			 * went down */
-			tdb_delete(t, key_of(l.keys[i]));
-			double now = rem_now_f();
-			log_line(rm, now, now, job, "-", "lost", -1, 0, 0, NULL,
-				 "its runner (pid) died while it ran; started then");
+			struct tdb_context *w = sdb(rm);
+			if (w && tdb_delete(w, key_of(l.keys[i])) == 0) {
+				time_t in = 0;
+				time_parse(f[1], &in);
+				double now = rem_now_f();
+				char *note = xasprintf("its runner (pid %ld) died while it ran; started %s",
+						       pid, f[0]);
+				log_line(rm, now, now, job, strchr(f[2], ',') ? "-" : f[2], "lost", -1,
+					 (int64_t)in, 0, NULL, note);
+				free(note);
+			}
 		}
 		free(l.keys[i]);
 		free(l.vals[i]);
@@ -395,9 +451,24 @@ hold_alert(struct rem *rm, const char *site, const struct sjob *j, const char *s
 {
 	if (!j->alert)
 		return;
+	/* one runner at a time decides and tells rem-alert, so that a
+	 * clear and a raise of two runners cannot cross; the planner does not
+	 * wait on this (it takes only var/sched.tdb's own locks, briefly) */
+	char *lp = xasprintf("%s/var/sched/alert.lock", rm->root);
+	char *ld = xasprintf("%s/var/sched", rm->root);
+	mkdir_p(ld, 0755);
+	int lk = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	free(lp);
+	free(ld);
+	if (lk >= 0)
+		while (flock(lk, LOCK_EX) < 0 && errno == EINTR)
+			;
 	struct tdb_context *t = sdb(rm);
-	if (!t || tdb_transaction_start(t) != 0)
+	if (!t || tdb_transaction_start(t) != 0) {
+		if (lk >= 0)
+			close(lk);
 		return;
+	}
 	char *k = xasprintf("%s\tf\t%s@%s", site, j->alert, subject);
 	char *v = fetch(t, k);
 	struct buf b = { 0 };
@@ -422,17 +493,19 @@ hold_alert(struct rem *rm, const char *site, const struct sjob *j, const char *s
 		store(t, k, b.s);
 	else
 		tdb_delete(t, key_of(k));
+	int ok = tdb_transaction_commit(t) == 0;
 	struct buf out = { 0 }, err = { 0 };
 	time_t now = rem_now();
-	if (note)
+	if (ok && note)
 		/* every failure raises it again: cleared by hand meanwhile, it
 		 * comes back */
 		alert_manual(rm, site, j->alert, subject, 1, note, now, &out, &err);
-	else if (had && !others)
+	else if (ok && had && !others)
 		alert_manual(rm, site, j->alert, subject, 0, NULL, now, &out, &err);
 	if (err.len)
 		rem_log(rm, j->id, "alert", "%s@%s: %s", j->alert, subject, err.s);
-	tdb_transaction_commit(t);
+	if (lk >= 0)
+		close(lk);
 	buf_free(&out);
 	buf_free(&err);
 	buf_free(&b);
@@ -451,6 +524,7 @@ struct one_run {
 	double woke;         /* when its runner woke for it: lateness is
 				woke - fire, whatever came after */
 	const char *machine; /* NULL: the REM host */
+	const char *how;     /* a note on how the run came about, or NULL */
 	/* out */
 	int status;          /* exit status; -1 could not start */
 	int unreachable;     /* the machine could not run it: try another */
@@ -460,45 +534,90 @@ struct one_run {
 	struct buf why;
 };
 
+/* What the script writes goes to its output file; the line the wrapper
+ * writes first on the machine says the job itself started there. */
+#define STARTED "\001rem-job-started"
+
+struct outf {
+	int fd;
+	int started;
+};
+
 static void
 out_line(void *arg, int fd, const char *s, size_t n)
 {
-	int *ofd = arg;
-	(void)fd;
-	if (*ofd < 0)
+	struct outf *of = arg;
+	if (fd == 1 && !of->started && n == sizeof STARTED - 1 && !memcmp(s, STARTED, n)) {
+		of->started = 1;
 		return;
-	if (write(*ofd, s, n) < 0 || write(*ofd, "\n", 1) < 0) {
+	}
+	if (of->fd < 0)
+		return;
+	if (write(of->fd, s, n) < 0 || write(of->fd, "\n", 1) < 0) {
 	}
 }
 
-/* Old output files of a machine beyond keep, oldest first. */
+/* An output file's name: the instant, a '-', the machine, maybe ".N"
+ * (another run for the same instant), ".out".  Is name one of machine's? */
+static int
+out_of(const char *name, const char *machine)
+{
+	size_t ml = strlen(machine), nl = strlen(name);
+	if (nl < 16 + 1 + ml + 4 || name[16] != '-' || strncmp(name + 17, machine, ml))
+		return 0;
+	const char *rest = name + 17 + ml;
+	if (!strcmp(rest, ".out"))
+		return 1;
+	if (*rest++ != '.' || !(*rest >= '0' && *rest <= '9'))
+		return 0;
+	while (*rest >= '0' && *rest <= '9')
+		rest++;
+	return !strcmp(rest, ".out");
+}
+
+struct oldf {
+	char *name;
+	double mtime;
+};
+
+static int
+oldf_cmp(const void *a, const void *b)
+{
+	const struct oldf *x = a, *y = b;
+	if (x->mtime != y->mtime)
+		return x->mtime < y->mtime ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* A machine's output files beyond keep, oldest (by when written) first. */
 static void
 prune_outputs(const char *dir, const char *machine, int keep)
 {
 	DIR *d = opendir(dir);
 	if (!d)
 		return;
-	char *suffix = xasprintf("-%s.out", machine);
-	char **names = NULL;
+	struct oldf *v = NULL;
 	int n = 0;
 	struct dirent *e;
-	while ((e = readdir(d)))
-		if (has_suffix(e->d_name, suffix) && e->d_name[0] != '.') {
-			names = xrealloc(names, (size_t)(n + 1) * sizeof *names);
-			names[n++] = xstrdup(e->d_name);
-		}
-	closedir(d);
-	sort_strings(names, (size_t)n);
-	for (int i = 0; i < n; i++) {
-		if (i < n - keep) {
-			char *p = xasprintf("%s/%s", dir, names[i]);
-			unlink(p);
-			free(p);
-		}
-		free(names[i]);
+	while ((e = readdir(d))) {
+		if (!out_of(e->d_name, machine))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		v = xrealloc(v, (size_t)(n + 1) * sizeof *v);
+		v[n].name = xstrdup(e->d_name);
+		v[n++].mtime = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;
 	}
-	free(names);
-	free(suffix);
+	if (n)
+		qsort(v, (size_t)n, sizeof *v, oldf_cmp);
+	for (int i = 0; i < n; i++) {
+		if (i < n - keep)
+			unlinkat(dirfd(d), v[i].name, 0);
+		free(v[i].name);
+	}
+	closedir(d);
+	free(v);
 }
 
 /* The environment a job's script gets, as shell assignments. */
@@ -523,7 +642,7 @@ job_env_text(const struct one_run *o, struct buf *b)
 	buf_adds(b, "; export REM_JOB REM_JOB_NAME REM_PACKAGE REM_INSTANT");
 	if (o->j->service)
 		buf_adds(b, " REM_SERVICE");
-	buf_addc(b, '\n');
+	buf_adds(b, "\nprintf '\\001rem-job-started\\n'\n");
 }
 
 /* A script file run on a machine: its bytes come on standard input, are
@@ -549,8 +668,18 @@ run_on(struct one_run *o)
 		strftime(in, sizeof in, "%Y%m%dT%H%M%SZ", &tm);
 	}
 	const char *mname = o->machine ? o->machine : "host";
+	/* a second run for one instant (by hand, overlap: allow) keeps the
+	 * first's file */
 	char *path = xasprintf("%s/%s-%s.out", dir, in, mname);
-	int ofd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	struct outf of = { -1, 0 };
+	for (int k = 1; k < 1000; k++) {
+		of.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (of.fd >= 0 || errno != EEXIST)
+			break;
+		free(path);
+		path = xasprintf("%s/%s-%s.%d.out", dir, in, mname, k);
+	}
+	int ofd = of.fd;
 	o->output = xstrdup(rel_path(rm, path));
 	/* what goes wrong before the script runs is told in its output */
 	int saved = dup(2);
@@ -593,7 +722,7 @@ run_on(struct one_run *o)
 				 .function = "job",
 				 .object = j->id,
 				 .line = out_line,
-				 .arg = &ofd };
+				 .arg = &of };
 		run_script(rm, &r);
 		o->status = r.status;
 		o->timed_out = r.timed_out;
@@ -623,13 +752,14 @@ run_on(struct one_run *o)
 			 .input = j->script ? input.s : NULL,
 			 .ninput = j->script ? input.len : 0,
 			 .line = out_line,
-			 .arg = &ofd };
+			 .arg = &of };
 	mjob_run(rm, o->site, &on.j, "exec", on.address, &r);
 	o->status = r.status;
 	o->timed_out = r.timed_out;
 	/* the megavisor's "cannot run it" (125), ssh's "cannot reach" (255),
-	 * or no exec at all */
-	if (r.status == 125 || r.status == 255 || r.status < 0) {
+	 * or no exec at all; but the job's own 125 or 255 once it started
+	 * is its own failure, not to be run again elsewhere */
+	if (!of.started && (r.status == 125 || r.status == 255 || r.status < 0)) {
 		o->unreachable = 1;
 		if (r.err.len)
 			buf_add(&o->why, r.err.s, r.err.len);
@@ -676,43 +806,84 @@ log_run(struct one_run *o, const char *status, const char *note)
 
 /* ---- the overrun watch ---- */
 
-/* A child that raises the job's alert when the run passes its limit; the
- * runner kills it when the run ends first.  Its pid, or 0 (no limit). */
-static pid_t
+/* A child that raises the job's alert when the run passes its limit.  It
+ * waits on a pipe from the runner: the runner closing it (the run ended,
+ * or the runner died) ends the watch without a word; what it did comes
+ * back on a second pipe, so the runner need not reap it (par_each may). */
+struct watch {
+	int ctl, res; /* the runner's ends; -1: no watch */
+};
+
+static void
 watch_start(struct rem *rm, const char *site, const struct sjob *j, const char *subject,
-	    double limit, const char *why, int64_t instant)
+	    double limit, const char *why, int64_t instant, struct watch *w)
 {
+	w->ctl = w->res = -1;
+	int c[2], r[2];
 	if (limit <= 0)
-		return 0;
+		return;
+	if (pipe2(c, O_CLOEXEC) < 0)
+		return;
+	if (pipe2(r, O_CLOEXEC) < 0) {
+		close(c[0]), close(c[1]);
+		return;
+	}
+	fflush(stdout);
 	pid_t p = fork();
-	if (p != 0)
-		return p < 0 ? 0 : p;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	double until = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + limit;
-	ts.tv_sec = (time_t)until;
-	ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
+	if (p < 0) {
+		close(c[0]), close(c[1]), close(r[0]), close(r[1]);
+		return;
+	}
+	if (p > 0) {
+		close(c[0]);
+		close(r[1]);
+		w->ctl = c[1];
+		w->res = r[0];
+		return;
+	}
+	close(c[1]);
+	close(r[0]);
+	struct pollfd pf = { c[0], POLLIN, 0 };
+	double until = mono_now() + limit;
+	int n;
+	for (;;) {
+		double left = until - mono_now();
+		if (left <= 0)
+			break;
+		n = poll(&pf, 1, (int)ceil(left * 1000));
+		if (n > 0)
+			_exit(0); /* the run ended first */
+		if (n < 0 && errno != EINTR)
+			_exit(0);
+	}
 	struct buf note = { 0 }, lim = { 0 };
 	duration_text(&lim, (long)ceil(limit));
 	buf_printf(&note, "%s has run longer than %s (%s)", j->id, lim.s, why);
 	hold_alert(rm, site, j, subject, note.s);
 	sched_log_event(rm, j, "-", "overrun", instant, "%s", note.s);
+	if (write(r[1], "o", 1) < 0) {
+	}
 	_exit(0);
 }
 
-/* Did the watch raise the alert?  Stops it either way. */
+/* Did the watch raise the alert?  Ends it either way, after it has done
+ * what it started. */
 static int
-watch_end(pid_t p)
+watch_end(struct watch *w)
 {
-	if (p <= 0)
+	if (w->ctl < 0)
 		return 0;
-	kill(p, SIGKILL);
-	int st;
-	while (waitpid(p, &st, 0) < 0 && errno == EINTR)
+	close(w->ctl);
+	char c;
+	ssize_t n;
+	while ((n = read(w->res, &c, 1)) < 0 && errno == EINTR)
 		;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	close(w->res);
+	w->ctl = w->res = -1;
+	/* reap it when nobody else has */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	return n == 1;
 }
 
 /* ---- one instant of a job ---- */
@@ -741,7 +912,13 @@ all_one(int i, void *arg)
 	struct all_ctx *c = arg;
 	run_on(&c->runs[i]);
 	struct one_run *o = &c->runs[i];
-	log_run(o, status_word(o), o->why.len ? o->why.s : NULL);
+	struct buf note = { 0 };
+	if (o->how)
+		buf_adds(&note, o->how);
+	if (o->why.len)
+		buf_printf(&note, "%s%s", note.len ? "; " : "", o->why.s);
+	log_run(o, status_word(o), note.len ? note.s : NULL);
+	buf_free(&note);
 	if (o->status == 0 && !o->timed_out)
 		return 0;
 	return o->unreachable ? 3 : o->timed_out ? 2 : 1;
@@ -864,7 +1041,8 @@ sched_runner(struct rem *rm, const char *site, const struct sjob *j, int64_t ins
 			one_order(rm, site, j, m, nm, order, &norder);
 		running_put(rm, site, j->id, t0, instant,
 			    j->target == JOB_HOST ? "host" : norder ? m[order[0]].name : "-");
-		pid_t w = watch_start(rm, site, j, svc_subject, limit, lwhy, instant);
+		struct watch w;
+		watch_start(rm, site, j, svc_subject, limit, lwhy, instant, &w);
 		struct buf tried = { 0 };
 		struct one_run o;
 		int ran = 0;
@@ -880,12 +1058,13 @@ sched_runner(struct rem *rm, const char *site, const struct sjob *j, int64_t ins
 				buf_printf(&tried, "%s%s", tried.len ? ", " : "", o.machine);
 				free(o.output);
 				buf_free(&o.why);
+				running_put(rm, site, j->id, t0, instant, m[order[q + 1]].name);
 				continue;
 			}
 			ran = 1;
 			break;
 		}
-		int over = watch_end(w);
+		int over = watch_end(&w);
 		if (!ran) {
 			struct buf note = { 0 };
 			buf_printf(&note, "no machine of service/%s is running", j->service);
@@ -916,7 +1095,9 @@ sched_runner(struct rem *rm, const char *site, const struct sjob *j, int64_t ins
 			}
 			log_run(&o, st, note.s);
 			put_result(rm, site, j->id, st, o.end);
-			if (!strcmp(st, "ok") || !strcmp(st, "overrun"))
+			/* the limit learns from good runs only: overruns would
+			 * raise it run by run */
+			if (!strcmp(st, "ok"))
 				stat_add(rm, site, j, secs);
 			if (!strcmp(st, "ok")) {
 				hold_alert(rm, site, j, svc_subject, NULL);
@@ -952,14 +1133,14 @@ sched_runner(struct rem *rm, const char *site, const struct sjob *j, int64_t ins
 	/* all: every machine, at most parallel at once */
 	{
 		struct one_run *runs = xcalloc((size_t)nm, sizeof *runs);
-		int *idx = xcalloc((size_t)nm + 1, sizeof *idx), nr = 0;
+		int nr = 0, down = 0;
 		struct buf names = { 0 };
 		for (int i = 0; i < nm; i++) {
 			if (member_live(&m[i]) && !strcmp(m[i].state, "running")) {
-				idx[nr] = i;
 				runs[nr].rm = rm, runs[nr].site = site, runs[nr].j = j;
 				runs[nr].instant = instant, runs[nr].fire = fire;
 				runs[nr].woke = woke;
+				runs[nr].how = how_note;
 				runs[nr].machine = m[i].name;
 				buf_printf(&names, "%s%s", names.len ? "," : "", m[i].name);
 				nr++;
@@ -972,16 +1153,17 @@ sched_runner(struct rem *rm, const char *site, const struct sjob *j, int64_t ins
 				hold_alert(rm, site, j, subject, note);
 				free(note);
 				free(subject);
-				rc = 1;
+				down++;
 			}
 		}
 		running_put(rm, site, j->id, t0, instant, names.len ? names.s : "-");
-		pid_t w = watch_start(rm, site, j, svc_subject, limit, lwhy, instant);
+		struct watch w;
+		watch_start(rm, site, j, svc_subject, limit, lwhy, instant, &w);
 		int *status = xcalloc((size_t)nr + 1, sizeof *status);
 		struct all_ctx c = { runs };
 		if (nr)
 			par_each_status(nr, j->parallel, all_one, &c, status);
-		int over = watch_end(w);
+		int over = watch_end(&w);
 		double secs = mono_now() - m0;
 		int bad = 0;
 		for (int q = 0; q < nr; q++) {
@@ -999,28 +1181,24 @@ sched_runner(struct rem *rm, const char *site, const struct sjob *j, int64_t ins
 			}
 			free(subject);
 		}
-		if (bad)
-			rc = 1;
-		if (over || (limit > 0 && secs > limit)) {
-			rc = 1;
-			if (!over) {
-				char *note = xasprintf("%s has run longer than %.0f s (%s)", j->id, limit,
-						       lwhy);
-				hold_alert(rm, site, j, svc_subject, note);
-				free(note);
-			}
-		} else
+		int overran = over || (limit > 0 && secs > limit);
+		if (overran && !over) {
+			char *note = xasprintf("%s has run longer than %.0f s (%s)", j->id, limit, lwhy);
+			hold_alert(rm, site, j, svc_subject, note);
+			free(note);
+		} else if (!overran)
 			hold_alert(rm, site, j, svc_subject, NULL);
-		if (!bad)
+		/* what happened, the worst first */
+		const char *st = bad ? "failed" : down ? "error" : overran ? "overrun" : "ok";
+		rc = strcmp(st, "ok") ? 1 : 0;
+		if (nr && !bad && !down && !overran)
 			stat_add(rm, site, j, secs);
-		put_result(rm, site, j->id, rc ? (bad ? "failed" : "overrun") : "ok", rem_now_f());
+		put_result(rm, site, j->id, st, rem_now_f());
 		if (out)
-			buf_printf(out, "%s\t-\t%s\t%d of %d machines failed\t%.3f\n", j->id,
-				   rc ? "failed" : "ok", bad, nr, secs);
-		(void)how_note;
+			buf_printf(out, "%s\t-\t%s\t%d of %d machines ran it well, %d not running\t%.3f\n",
+				   j->id, st, nr - bad, nr, down, secs);
 		free(status);
 		free(runs);
-		free(idx);
 		buf_free(&names);
 	}
 end:

@@ -390,8 +390,13 @@ rem_now_f(void)
 	const char *s = getenv("REM_NOW");
 	time_t t;
 	double f;
-	if (s && *s == '/' && clock_file(s, &f) == 0)
-		return f;
+	/* a clock file being rewritten in place is empty for a moment */
+	for (int i = 0; s && *s == '/' && i < 20; i++) {
+		if (clock_file(s, &f) == 0)
+			return f;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
 	if (s && *s && *s != '/' && time_parse(s, &t) == 0)
 		return (double)t;
 	struct timespec ts;

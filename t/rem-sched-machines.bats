@@ -148,3 +148,34 @@ ran_on() {
 	grep -q "report from a1 at " "$out"
 	grep -q "in $(home a1)" "$out"
 }
+
+@test "one: a job that itself exits 125 or 255 is its own failure, not run again elsewhere" {
+	apptree <<-'X'
+	own:
+	  run: echo "$REM_MACHINE" >>ran; exit 125
+	  schedule: "@hourly"
+	X
+	run rem-sched fire app.own
+	assert_failure 1
+	[ "$(ran_on | wc -w)" = 1 ]
+	run rem-sched log -j app.own
+	assert_output --partial $'\tfailed\t125\t'
+	refute_output --partial $'\terror\t'
+}
+
+@test "output files: each machine keeps its own last ones; names like another machine's are apart" {
+	svcbase
+	{
+		echo 'jobs:'
+		echo '  e: {run: "echo $REM_MACHINE", schedule: "@hourly", target: all, keep: 2}'
+	} | mk package app
+	printf 'stage: production\npackages: [package/app]\n' | mk service app
+	for m in a1 x-a1; do rem-put machine/$m mvinst=mvinst/local service=service/app; done
+	rem-mv create a1 x-a1 >/dev/null
+	for _ in 1 2 3; do rem-sched fire app.e >/dev/null; done
+	d="$REM_ROOT/var/log/sched/main/app.e@service:app"
+	# three runs by hand in one second: each its own file, two kept each
+	[ "$(ls "$d" | grep -c -- '-a1\(\.[0-9]*\)\?\.out$')" = 4 ]
+	[ "$(ls "$d" | grep -c -- '-x-a1\(\.[0-9]*\)\?\.out$')" = 2 ]
+	[ "$(ls "$d" | wc -l)" = 4 ]
+}

@@ -467,7 +467,7 @@ sys.exit(1)' "$REM_ROOT/var/sched/main.pid"; }
 }
 
 # the daemon under a clock file: REM_NOW=FILE runs on from the time in it
-clock() { echo "$1" >"$T/clock"; }
+clock() { echo "$1" >"$T/clock.new" && mv "$T/clock.new" "$T/clock"; }
 
 daemon() {
 	REM_NOW=$T/clock rem-sched run "$@" >"$T/daemon.out" 2>&1 &
@@ -619,4 +619,67 @@ at_least() { [ "$(count_ok "$1")" -ge "$2" ]; }
 	[ "$(cat "$REM_ROOT/var/sched/main.pid")" = "$pid" ]
 	kill "$pid"
 	poll 100 sh -c "! kill -0 $pid 2>/dev/null"
+}
+
+@test "a runner killed while it runs: no false overrun; ls tells the run lost" {
+	job_alert
+	defjobs <<-'X'
+	long:
+	  run: sleep 5
+	  schedule: "@daily"
+	  target: host
+	  max-run: 2s
+	X
+	rem-sched fire rem.long >/dev/null 2>&1 &
+	pid=$!
+	poll 100 sh -c 'rem-sched ls rem.long | grep -q "running since"'
+	kill -9 "$pid"
+	run rem-sched ls rem.long
+	assert_success
+	refute_output --partial "running since"
+	run rem-sched log -j rem.long -r lost
+	assert_output --partial "its runner (pid $pid) died while it ran; started 20"
+	sleep 2.5 # past max-run: the watch of a dead runner must say nothing
+	run rem-sched log -j rem.long -r overrun
+	assert_failure 1
+	run rem-alert ls
+	refute_output --partial "job-failed@site"
+}
+
+@test "a job written by hand past rem-check is not scheduled, and ls says why" {
+	mkdir -p "$REM_ROOT/main/package/rem.d"
+	printf '#!/bin/sh\ntrue\n' >"$REM_ROOT/main/package/rem.d/noexec.sh"
+	defjobs <<-'X'
+	typo:
+	  run: "true"
+	  schedule: "@daily"
+	  target: hots
+	late:
+	  run: "true"
+	  schedule: "@daily"
+	  target: host
+	  timeout: 1m
+	  max-run: 1h
+	pct:
+	  run: "true"
+	  schedule: "@daily"
+	  target: host
+	  max-run-stat: {percentile: 400}
+	noexec:
+	  script: noexec.sh
+	  schedule: "@daily"
+	  target: host
+	X
+	run rem-sched ls
+	assert_failure 2
+	assert_line --partial "rem.typo@site"
+	assert_output --partial "not scheduled: target: not one of one, all, host"
+	assert_output --partial "not scheduled: max-run: not below the timeout"
+	assert_output --partial "not scheduled: max-run-stat: factor 1-1000, percentile 1-100, runs 5-1000"
+	assert_output --partial "not scheduled: script main/package/rem.d/noexec.sh: not executable"
+	run rem-check
+	assert_failure
+	assert_output --partial "noexec.sh is not executable"
+	run rem-sched fire rem.late
+	assert_failure 2
 }
