@@ -115,49 +115,6 @@ unsupported(int c)
 
 /* ---- calendar arithmetic on days since 1970-01-01 ---- */
 
-static int64_t
-fdiv(int64_t a, int64_t b)
-{
-	return a / b - (a % b < 0);
-}
-
-static int
-leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-month_days(int64_t y, int m)
-{
-	static const unsigned char md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	return md[m - 1] + (m == 2 && leap(y));
-}
-
-static int64_t
-year_start(int64_t y)
-{
-	int64_t p = y - 1;
-	return p * 365 + fdiv(p, 4) - fdiv(p, 100) + fdiv(p, 400) - 719162;
-}
-
-static void
-civil_date(int64_t days, int64_t *y, int *m, int *d)
-{
-	int64_t yy = 1970 + fdiv(days * 400, 146097);
-	while (year_start(yy) > days)
-		yy--;
-	while (year_start(yy + 1) <= days)
-		yy++;
-	int64_t left = days - year_start(yy);
-	int mm = 1;
-	while (left >= month_days(yy, mm))
-		left -= month_days(yy, mm++);
-	*y = yy;
-	*m = mm;
-	*d = (int)left + 1;
-}
-
 /* ---- parsing ---- */
 
 /* A number or a name at text[*i]; its value, or -1 after fail(). */
@@ -280,7 +237,7 @@ check_days(const struct sched *s, int col, const struct perr *pe)
 	for (int m = 1; m <= 12; m++)
 		if (s->mon >> m & 1) {
 			/* A leap year's February: 29 days happen. */
-			int md = m == 2 ? 29 : month_days(1, m);
+			int md = m == 2 ? 29 : cal_month_days(1, m);
 			if (s->dom & (((UINT32_C(1) << md) - 1) << 1))
 				return 0;
 			nmon++;
@@ -459,16 +416,16 @@ day_ok(const struct sched *s, int d, int wd)
 static int
 match_from(const struct sched *s, int64_t lo, int64_t hi, int64_t *c)
 {
-	int64_t days = fdiv(lo, 86400), y;
+	int64_t days = floor_div(lo, 86400), y;
 	int sod = (int)(lo - days * 86400), m, d;
 	int h = sod / 3600, mi = sod / 60 % 60, sec = sod % 60;
-	civil_date(days, &y, &m, &d);
+	cal_date(days, &y, &m, &d);
 	for (;;) {
 		if (days * 86400 >= hi)
 			return 0;
 		int skip = 0; /* days to go on by */
 		if (!(s->mon >> m & 1))
-			skip = month_days(y, m) - d + 1;
+			skip = cal_month_days(y, m) - d + 1;
 		else if (!day_ok(s, d, (int)(((days + 4) % 7 + 7) % 7))) /* 1970-01-01: Thursday */
 			skip = 1;
 		else {
@@ -505,8 +462,8 @@ match_from(const struct sched *s, int64_t lo, int64_t hi, int64_t *c)
 			}
 		}
 		days += skip;
-		for (d += skip; d > month_days(y, m); m++) {
-			d -= month_days(y, m);
+		for (d += skip; d > cal_month_days(y, m); m++) {
+			d -= cal_month_days(y, m);
 			if (m == 12) {
 				m = 0;
 				y++;
@@ -532,7 +489,7 @@ int
 sched_next(const struct sched *s, int64_t t, int64_t *next)
 {
 	if (s->every) {
-		int64_t q = fdiv(t, s->every);
+		int64_t q = floor_div(t, s->every);
 		if (q >= INT64_MAX / s->every)
 			return -1;
 		*next = (q + 1) * s->every;

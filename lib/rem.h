@@ -1698,6 +1698,17 @@ int adep_blocked(const struct adep *, int node, struct buf *why);
 void adep_describe(const struct adep *, int node, struct buf *out);
 void adep_free(struct adep *);
 
+/* ---- util.c (more): the proleptic Gregorian calendar ---- */
+
+/* a / b rounded down; leap years; days in month m (1-12) of year y; days
+ * from 1970-01-01 to January 1st of y, to y-m-d; and back. */
+int64_t floor_div(int64_t a, int64_t b);
+int cal_leap(int64_t y);
+int cal_month_days(int64_t y, int m);
+int64_t cal_year_start(int64_t y);
+int64_t cal_days(int64_t y, int m, int d);
+void cal_date(int64_t days, int64_t *y, int *m, int *d);
+
 /* ---- tz.c: time zones, read from the system's TZif files ---- */
 
 /* A zone: the transitions of its TZif file (version 2 or later: the 64-bit

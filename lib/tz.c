@@ -77,59 +77,6 @@ seterr(char *err, size_t sz, const char *fmt, ...)
 
 /* ---- calendar arithmetic on days since 1970-01-01 ---- */
 
-static int64_t
-fdiv(int64_t a, int64_t b)
-{
-	return a / b - (a % b < 0);
-}
-
-static int
-leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-month_days(int64_t y, int m)
-{
-	static const unsigned char md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	return md[m - 1] + (m == 2 && leap(y));
-}
-
-/* Days from 1970-01-01 to January 1st of year y. */
-static int64_t
-year_start(int64_t y)
-{
-	int64_t p = y - 1;
-	return p * 365 + fdiv(p, 4) - fdiv(p, 100) + fdiv(p, 400) - 719162;
-}
-
-static int64_t
-civil_days(int64_t y, int m, int d)
-{
-	int64_t days = year_start(y);
-	for (int i = 1; i < m; i++)
-		days += month_days(y, i);
-	return days + d - 1;
-}
-
-static void
-civil_date(int64_t days, int64_t *y, int *m, int *d)
-{
-	int64_t yy = 1970 + fdiv(days * 400, CYCLE_DAYS);
-	while (year_start(yy) > days)
-		yy--;
-	while (year_start(yy + 1) <= days)
-		yy++;
-	int64_t left = days - year_start(yy);
-	int mm = 1;
-	while (left >= month_days(yy, mm))
-		left -= month_days(yy, mm++);
-	*y = yy;
-	*m = mm;
-	*d = (int)left + 1;
-}
-
 /* ---- the footer's POSIX TZ rule ---- */
 
 /* A name: three or more letters, or anything of letters, digits, + and -
@@ -263,13 +210,13 @@ static int64_t
 rday_days(const struct rday *r, int64_t y)
 {
 	if (r->kind == 'J')
-		return year_start(y) + r->n - 1 + (leap(y) && r->n >= 60);
+		return cal_year_start(y) + r->n - 1 + (cal_leap(y) && r->n >= 60);
 	if (r->kind == 'n')
-		return year_start(y) + r->n;
-	int64_t first = civil_days(y, r->m, 1);
+		return cal_year_start(y) + r->n;
+	int64_t first = cal_days(y, r->m, 1);
 	int wd1 = (int)((first % 7 + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
 	int64_t day = first + (r->d - wd1 + 7) % 7 + 7 * (r->w - 1);
-	while (day >= first + month_days(y, r->m)) /* w 5: the last one */
+	while (day >= first + cal_month_days(y, r->m)) /* w 5: the last one */
 		day -= 7;
 	return day;
 }
@@ -303,7 +250,7 @@ rule_changes(const struct rule *r, int64_t t, struct rchg *c, int64_t *trust)
 {
 	int64_t y;
 	int m, d;
-	civil_date(fdiv(t, 86400), &y, &m, &d);
+	cal_date(floor_div(t, 86400), &y, &m, &d);
 	int n = 0;
 	for (int64_t yy = y - LOOK_YEARS; yy <= y + LOOK_YEARS; yy++) {
 		c[n].when = rday_days(&r->start, yy) * 86400 + r->start.time - r->std_off;
@@ -637,10 +584,10 @@ tz_format(const struct tz *z, int64_t t, char *buf, size_t sz)
 	/* Keep the sum and the years printable. */
 	const int64_t lim = INT64_C(1) << 56;
 	int64_t l = (t > lim ? lim : t < -lim ? -lim : t) + off;
-	int64_t days = fdiv(l, 86400), y;
+	int64_t days = floor_div(l, 86400), y;
 	long sod = (long)(l - days * 86400), a = off < 0 ? -off : off;
 	int m, d;
-	civil_date(days, &y, &m, &d);
+	cal_date(days, &y, &m, &d);
 	char sec[8] = "";
 	if (a % 60)
 		snprintf(sec, sizeof sec, ":%02ld", a % 60);

@@ -523,3 +523,58 @@ time_iso(long long t, char *buf, size_t sz)
 		snprintf(buf, sz, "%lld", t);
 	return buf;
 }
+
+/* ---- the proleptic Gregorian calendar, in days since 1970-01-01 ---- */
+
+int64_t
+floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a % b < 0) != (b < 0));
+}
+
+int
+cal_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+int
+cal_month_days(int64_t y, int m)
+{
+	static const unsigned char md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	return md[m - 1] + (m == 2 && cal_leap(y));
+}
+
+int64_t
+cal_year_start(int64_t y)
+{
+	int64_t p = y - 1;
+	return p * 365 + floor_div(p, 4) - floor_div(p, 100) + floor_div(p, 400) - 719162;
+}
+
+int64_t
+cal_days(int64_t y, int m, int d)
+{
+	int64_t days = cal_year_start(y);
+	for (int i = 1; i < m; i++)
+		days += cal_month_days(y, i);
+	return days + d - 1;
+}
+
+void
+cal_date(int64_t days, int64_t *y, int *m, int *d)
+{
+	/* 146,097 days in 400 years: a guess, then a step or two */
+	int64_t yy = 1970 + floor_div(days * 400, 146097);
+	while (cal_year_start(yy) > days)
+		yy--;
+	while (cal_year_start(yy + 1) <= days)
+		yy++;
+	int64_t left = days - cal_year_start(yy);
+	int mm = 1;
+	while (left >= cal_month_days(yy, mm))
+		left -= cal_month_days(yy, mm++);
+	*y = yy;
+	*m = mm;
+	*d = (int)left + 1;
+}
