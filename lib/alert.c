@@ -1793,6 +1793,20 @@ alert_suppress(struct rem *rm, const char *site, const char *alert, const char *
 
 /* ---- looking ---- */
 
+char **
+alert_active_subjects(struct rem *rm, const char *site)
+{
+	struct alist l = { 0 };
+	load_all(adb(rm, 0), site, &l);
+	char **v = xcalloc((size_t)l.n + 1, sizeof *v);
+	int n = 0;
+	for (int i = 0; i < l.n; i++)
+		if (l.v[i].active && (!n || strcmp(v[n - 1], l.v[i].subject)))
+			v[n++] = xstrdup(l.v[i].subject);
+	alist_free(&l);
+	return v;
+}
+
 int
 alert_view(struct rem *rm, const char *site, time_t now, struct aview **out, int *nout)
 {

@@ -1591,6 +1591,9 @@ struct aview {
 	double flap_pct;
 };
 int alert_view(struct rem *, const char *site, time_t now, struct aview **, int *n);
+/* The subjects with an active instance of any alert, as stored: cheap, no
+ * dependencies worked out (NULL-terminated, malloc'd). */
+char **alert_active_subjects(struct rem *, const char *site);
 void aview_free(struct aview *, int n);
 /* The messages waiting, one line each: INSTANCE STATUS CONTACT ATTEMPTS
  * NEXT ERROR (tab-separated); returns how many. */

@@ -7,8 +7,9 @@
  * writes itself, so runs outlive the scheduler that started them, and the
  * daemon and cron's ticks can share a site.
  *
- * var/sched.tdb:
+ * var/sched.tdb (the planner's):
  *   SITE \t l \t JOB            the last instant planned
+ * var/sched-runs.tdb (the runners'):
  *   SITE \t s \t JOB            durations of its last good runs, seconds
  *   SITE \t o \t JOB            its last result "STATUS END"
  *   SITE \t m \t JOB            the machine a `one` job last ran on well
@@ -35,7 +36,11 @@
 
 #include "rem.h"
 
+/* The planner's record of what it handled must survive a crash (each pass
+ * one transaction, synced); what runners write comes by the thousand a
+ * second and may lose its last moments: a file of its own, not synced. */
 static struct vardb sched_vdb = { .file = "sched.tdb", .hash = 10007 };
+static struct vardb runs_vdb = { .file = "sched-runs.tdb", .hash = 10007, .flags = TDB_NOSYNC };
 
 /* For writing; sdb_r for reading, so that a user who may not write the
  * tree still sees what ran. */
@@ -49,6 +54,18 @@ static struct tdb_context *
 sdb_r(struct rem *rm)
 {
 	return vardb_get(&sched_vdb, rm, 0);
+}
+
+static struct tdb_context *
+rdb(struct rem *rm)
+{
+	return vardb_get(&runs_vdb, rm, 1);
+}
+
+static struct tdb_context *
+rdb_r(struct rem *rm)
+{
+	return vardb_get(&runs_vdb, rm, 0);
 }
 
 static TDB_DATA
@@ -231,7 +248,7 @@ put_result(struct rem *rm, const char *site, const char *job, const char *status
 	char *k = xasprintf("%s\to\t%s", site, job), e[40];
 	iso_ms(end, e, sizeof e);
 	char *v = xasprintf("%s %s", status, e);
-	store(sdb(rm), k, v);
+	store(rdb(rm), k, v);
 	free(v);
 	free(k);
 }
@@ -240,7 +257,7 @@ char *
 sched_last_result(struct rem *rm, const char *site, const char *job)
 {
 	char *k = xasprintf("%s\to\t%s", site, job);
-	char *v = fetch(sdb_r(rm), k);
+	char *v = fetch(rdb_r(rm), k);
 	free(k);
 	return v;
 }
@@ -259,7 +276,7 @@ stat_limit(struct rem *rm, const char *site, const struct sjob *j)
 	if (j->stat_factor <= 0)
 		return 0;
 	char *k = xasprintf("%s\ts\t%s", site, j->id);
-	char *v = fetch(sdb(rm), k);
+	char *v = fetch(rdb(rm), k);
 	free(k);
 	if (!v)
 		return 0;
@@ -292,7 +309,7 @@ stat_limit(struct rem *rm, const char *site, const struct sjob *j)
 static void
 stat_add(struct rem *rm, const char *site, const struct sjob *j, double secs)
 {
-	struct tdb_context *t = sdb(rm);
+	struct tdb_context *t = rdb(rm);
 	if (!t || tdb_transaction_start(t) != 0)
 		return;
 	char *k = xasprintf("%s\ts\t%s", site, j->id);
@@ -356,7 +373,7 @@ running_put(struct rem *rm, const char *site, const char *job, double start, int
 	iso_ms(start, s, sizeof s);
 	time_iso(instant, in, sizeof in);
 	char *v = xasprintf("%s\t%s\t%s\t%llu", s, in, machines, proc_start((long)getpid()));
-	store(sdb(rm), k, v);
+	store(rdb(rm), k, v);
 	free(v);
 	free(k);
 }
@@ -365,7 +382,7 @@ static void
 running_del(struct rem *rm, const char *site, const char *job)
 {
 	char *k = xasprintf("%s\tr\t%s\t%ld", site, job, (long)getpid());
-	struct tdb_context *t = sdb(rm);
+	struct tdb_context *t = rdb(rm);
 	if (t)
 		tdb_delete(t, key_of(k));
 	free(k);
@@ -395,7 +412,7 @@ rlist_fn(struct tdb_context *t, TDB_DATA k, TDB_DATA v, void *arg)
 int
 sched_running(struct rem *rm, const char *site, const char *job, struct buf *out)
 {
-	struct tdb_context *t = sdb_r(rm);
+	struct tdb_context *t = rdb_r(rm);
 	if (!t)
 		return 0;
 	char *prefix = xasprintf("%s\tr\t%s\t", site, job);
@@ -420,7 +437,7 @@ sched_running(struct rem *rm, const char *site, const char *job, struct buf *out
 		} else if (nf >= 3) {
 			/* its runner died without a word: killed, or the host
 			 * went down */
-			struct tdb_context *w = sdb(rm);
+			struct tdb_context *w = rdb(rm);
 			if (w && tdb_delete(w, key_of(l.keys[i])) == 0) {
 				time_t in = 0;
 				time_parse(f[1], &in);
@@ -451,6 +468,20 @@ hold_alert(struct rem *rm, const char *site, const struct sjob *j, const char *s
 {
 	if (!j->alert)
 		return;
+	char *k = xasprintf("%s\tf\t%s@%s", site, j->alert, subject);
+	if (!note) {
+		/* a good run that holds nothing: the common case, no lock */
+		char *v = fetch(rdb_r(rm), k);
+		size_t il = strlen(j->id);
+		int holds = 0;
+		for (char *p = v; p && *p && !holds; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "")
+			holds = !strncmp(p, j->id, il) && p[il] == '\t';
+		free(v);
+		if (!holds) {
+			free(k);
+			return;
+		}
+	}
 	/* one runner at a time decides and tells rem-alert, so that a
 	 * clear and a raise of two runners cannot cross; the planner does not
 	 * wait on this (it takes only var/sched.tdb's own locks, briefly) */
@@ -463,13 +494,13 @@ hold_alert(struct rem *rm, const char *site, const struct sjob *j, const char *s
 	if (lk >= 0)
 		while (flock(lk, LOCK_EX) < 0 && errno == EINTR)
 			;
-	struct tdb_context *t = sdb(rm);
+	struct tdb_context *t = rdb(rm);
 	if (!t || tdb_transaction_start(t) != 0) {
 		if (lk >= 0)
 			close(lk);
+		free(k);
 		return;
 	}
-	char *k = xasprintf("%s\tf\t%s@%s", site, j->alert, subject);
 	char *v = fetch(t, k);
 	struct buf b = { 0 };
 	int had = 0, others = 0;
@@ -932,18 +963,17 @@ one_order(struct rem *rm, const char *site, const struct sjob *j, struct member 
 	  int *order, int *norder)
 {
 	char *k = xasprintf("%s\tm\t%s", site, j->id);
-	char *last = fetch(sdb(rm), k);
+	char *last = fetch(rdb(rm), k);
 	free(k);
-	struct aview *av = NULL;
-	int nav = 0;
-	alert_view(rm, site, rem_now(), &av, &nav);
+	/* as stored, not worked out: this runs at every fire */
+	char **act = alert_active_subjects(rm, site);
 	int *sick = xcalloc((size_t)n + 1, sizeof *sick);
-	for (int a = 0; a < nav; a++)
-		if (av[a].active && !strncmp(av[a].subject, "machine/", 8))
+	for (int a = 0; act[a]; a++)
+		if (!strncmp(act[a], "machine/", 8))
 			for (int i = 0; i < n; i++)
-				if (!strcmp(av[a].subject + 8, m[i].name))
+				if (!strcmp(act[a] + 8, m[i].name))
 					sick[i] = 1;
-	aview_free(av, nav);
+	free_list(act);
 	*norder = 0;
 	int start = n ? (int)(hash64(j->id, strlen(j->id)) % (uint64_t)n) : 0;
 	for (int pass = 0; pass < 3; pass++)
@@ -1103,7 +1133,7 @@ sched_runner(struct rem *rm, const char *site, const struct sjob *j, int64_t ins
 				hold_alert(rm, site, j, svc_subject, NULL);
 				if (o.machine) {
 					char *k = xasprintf("%s\tm\t%s", site, j->id);
-					store(sdb(rm), k, o.machine);
+					store(rdb(rm), k, o.machine);
 					free(k);
 				}
 			} else {

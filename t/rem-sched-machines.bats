@@ -65,7 +65,7 @@ ran_on() {
 	# kill the machine's init behind REM's back: the record says running,
 	# its megavisor's exec says it cannot run anything (125)
 	kill "$(cat "$REM_ROOT/var/machine/main/$first/init.pid")"
-	poll 100 sh -c '! kill -0 "$(cat "$1")" 2>/dev/null' _ "$REM_ROOT/var/machine/main/$first/init.pid"
+	poll 300 sh -c '! kill -0 "$(cat "$1")" 2>/dev/null' _ "$REM_ROOT/var/machine/main/$first/init.pid"
 	run rem-sched fire app.mark
 	assert_success
 	assert_output --partial "$first could not run it"

@@ -327,7 +327,7 @@ sys.exit(1)' "$REM_ROOT/var/sched/main.pid"; }
 	  overlap: allow
 	X
 	rem-sched fire rem.skip >/dev/null &
-	poll 100 test -s "$REM_ROOT/skip"
+	poll 300 test -s "$REM_ROOT/skip"
 	run rem-sched fire rem.skip
 	assert_failure 3
 	assert_output --partial "skipped"
@@ -337,10 +337,10 @@ sys.exit(1)' "$REM_ROOT/var/sched/main.pid"; }
 	assert_output --partial "the run before is still going (overlap: skip)"
 
 	rem-sched fire rem.queue >/dev/null &
-	poll 100 test -s "$REM_ROOT/queue"
+	poll 300 test -s "$REM_ROOT/queue"
 	rem-sched fire rem.queue >"$T/q2" &
 	# the second waits, holding the queue's place
-	poll 100 held "$REM_ROOT/var/sched/lock/main/rem.queue@site.q"
+	poll 300 held "$REM_ROOT/var/sched/lock/main/rem.queue@site.q"
 	run rem-sched fire rem.queue
 	assert_failure 3
 	assert_output --partial "another run already waits"
@@ -349,7 +349,7 @@ sys.exit(1)' "$REM_ROOT/var/sched/main.pid"; }
 
 	rem-sched fire rem.allow >/dev/null &
 	rem-sched fire rem.allow >/dev/null &
-	poll 100 lines_are "$REM_ROOT/allow" 2
+	poll 300 lines_are "$REM_ROOT/allow" 2
 	wait
 	[ "$(rem-sched log -j rem.allow -r ok | wc -l)" = 2 ]
 }
@@ -402,7 +402,7 @@ sys.exit(1)' "$REM_ROOT/var/sched/main.pid"; }
 	X
 	rem-sched fire rem.long >/dev/null &
 	# raised before the run ends
-	poll 60 rem-sched log -j rem.long -r overrun
+	poll 300 rem-sched log -j rem.long -r overrun
 	run rem-alert why job-failed@site
 	assert_output --partial "rem.long@site has run longer than 1s (max-run)"
 	wait
@@ -492,7 +492,7 @@ at_least() { [ "$(count_ok "$1")" -ge "$2" ]; }
 	X
 	clock 2026-06-01T00:00:00Z
 	daemon
-	poll 100 at_least rem.tick 3 || { stop_daemon; cat "$T/daemon.out"; false; }
+	poll 300 at_least rem.tick 3 || { stop_daemon; cat "$T/daemon.out"; false; }
 	# each instant once, in order, none twice
 	run sort -c -u "$REM_ROOT/ticks"
 	assert_success
@@ -509,7 +509,7 @@ at_least() { [ "$(count_ok "$1")" -ge "$2" ]; }
 	  schedule: every 1s
 	  target: host
 	X
-	poll 100 at_least rem.other 1 || { stop_daemon; false; }
+	poll 300 at_least rem.other 1 || { stop_daemon; false; }
 	run rem-sched run
 	assert_failure 3
 	assert_output --partial "already running"
@@ -530,11 +530,11 @@ at_least() { [ "$(count_ok "$1")" -ge "$2" ]; }
 	X
 	clock 2026-06-01T00:00:58Z
 	daemon
-	poll 100 at_least rem.minutely 1 || { stop_daemon; false; }
+	poll 300 at_least rem.minutely 1 || { stop_daemon; false; }
 	n=$(count_ok rem.second)
 	clock 2026-06-02T00:00:30Z
-	poll 100 rem-sched log -j rem.minutely -r missed || { stop_daemon; false; }
-	poll 60 at_least rem.minutely 2
+	poll 300 rem-sched log -j rem.minutely -r missed || { stop_daemon; false; }
+	poll 300 at_least rem.minutely 2
 	stop_daemon
 	run rem-sched log -j rem.minutely -r missed
 	assert_output --partial "runs missed from 2026-06-01T00:02:00Z (the clock jumped forward); the latest runs now"
@@ -557,13 +557,13 @@ at_least() { [ "$(count_ok "$1")" -ge "$2" ]; }
 	X
 	clock 2026-06-01T01:00:00Z
 	daemon
-	poll 100 at_least rem.fixed 1 || { stop_daemon; false; }
+	poll 300 at_least rem.fixed 1 || { stop_daemon; false; }
 	# back an hour: 00:00:02 comes in two seconds, but the job ran at
 	# 01:00:02 and does not run what it ran
 	clock 2026-06-01T00:00:00Z
-	poll 100 grep -q "the clock was set back by 1h" "$REM_ROOT/var/log/rem.log" || { stop_daemon; false; }
+	poll 300 grep -q "the clock was set back by 1h" "$REM_ROOT/var/log/rem.log" || { stop_daemon; false; }
 	n=$(count_ok rem.often)
-	poll 100 at_least rem.often $((n + 4)) || { stop_daemon; false; }
+	poll 300 at_least rem.often $((n + 4)) || { stop_daemon; false; }
 	stop_daemon
 	[ "$(count_ok rem.fixed)" = 1 ]
 }
@@ -605,20 +605,20 @@ at_least() { [ "$(count_ok "$1")" -ge "$2" ]; }
 	# while a tick watches, the daemon is refused and a tick does nothing
 	REM_NOW=$T/clock rem-sched tick -w 4 &
 	tick=$!
-	poll 100 held_pid
+	poll 300 held_pid
 	run rem-sched run
 	assert_failure 3
 	run rem-sched tick
 	assert_success
 	wait "$tick"
 	REM_NOW=$T/clock rem-sched run -b
-	poll 100 held_pid
+	poll 300 held_pid
 	pid=$(cat "$REM_ROOT/var/sched/main.pid")
 	kill -0 "$pid"
 	REM_NOW=$T/clock rem-sched run -b
 	[ "$(cat "$REM_ROOT/var/sched/main.pid")" = "$pid" ]
 	kill "$pid"
-	poll 100 sh -c "! kill -0 $pid 2>/dev/null"
+	poll 300 sh -c "! kill -0 $pid 2>/dev/null"
 }
 
 @test "a runner killed while it runs: no false overrun; ls tells the run lost" {
@@ -632,7 +632,7 @@ at_least() { [ "$(count_ok "$1")" -ge "$2" ]; }
 	X
 	rem-sched fire rem.long >/dev/null 2>&1 &
 	pid=$!
-	poll 100 sh -c 'rem-sched ls rem.long | grep -q "running since"'
+	poll 300 sh -c 'rem-sched ls rem.long | grep -q "running since"'
 	kill -9 "$pid"
 	run rem-sched ls rem.long
 	assert_success
