@@ -208,6 +208,15 @@ plan_job(struct planner *pl, int i, double now, double mono, int64_t *instant, d
 	return 1;
 }
 
+static const double *by_at;
+
+static int
+at_cmp(const void *a, const void *b)
+{
+	double x = by_at[*(const int *)a], y = by_at[*(const int *)b];
+	return x < y ? -1 : x > y;
+}
+
 static void
 planner_pass(struct planner *pl, double now, double mono)
 {
@@ -230,22 +239,39 @@ planner_pass(struct planner *pl, double now, double mono)
 				sched_last_put(pl->rm, pl->site, pl->js.v[i].id, pl->p[i].done);
 		sched_last_end(pl->rm);
 	}
-	for (int i = 0; i < pl->js.n; i++) {
-		if (!go[i])
-			continue;
-		pid_t pid = sched_spawn(pl->rm, pl->site, &pl->js.v[i], inst[i], at[i], how[i]);
+	/* the runs due at one moment start from one process that wakes
+	 * once: a thousand jobs on one second cost the scheduler one fork */
+	int *ord = xcalloc((size_t)pl->js.n + 1, sizeof *ord), n = 0;
+	for (int i = 0; i < pl->js.n; i++)
+		if (go[i])
+			ord[n++] = i;
+	by_at = at;
+	qsort(ord, (size_t)n, sizeof *ord, at_cmp);
+	const struct sjob **gj = xcalloc((size_t)n + 1, sizeof *gj);
+	int64_t *gi = xcalloc((size_t)n + 1, sizeof *gi);
+	int *gh = xcalloc((size_t)n + 1, sizeof *gh);
+	for (int a = 0, b; a < n; a = b) {
+		int k = 0;
+		for (b = a; b < n && at[ord[b]] == at[ord[a]]; b++, k++) {
+			gj[k] = &pl->js.v[ord[b]];
+			gi[k] = inst[ord[b]];
+			gh[k] = how[ord[b]];
+		}
+		pid_t pid = sched_spawn(pl->rm, pl->site, gj, gi, gh, k, at[ord[a]]);
 		if (pid < 0) {
 			warn("fork");
-			sched_log_event(pl->rm, &pl->js.v[i], "-", "error", inst[i],
-					"could not start its runner: %s", strerror(errno));
+			for (int q = 0; q < k; q++)
+				sched_log_event(pl->rm, gj[q], "-", "error", gi[q],
+						"could not start its runner: %s", strerror(errno));
 			continue;
 		}
-		pl->fired++;
+		pl->fired += k;
 		if (pl->tick) {
 			pl->kids = xrealloc(pl->kids, (size_t)(pl->nkids + 1) * sizeof *pl->kids);
 			pl->kids[pl->nkids++] = pid;
 		}
 	}
+	free(gj), free(gi), free(gh), free(ord);
 	free(inst), free(at), free(how), free(go);
 }
 

@@ -1848,10 +1848,12 @@ enum { FIRE_ON_TIME, FIRE_CATCH_UP, FIRE_BY_HAND };
  * NULL). */
 int sched_runner(struct rem *, const char *site, const struct sjob *, int64_t instant,
 		 double mono_at, int how, struct buf *out);
-/* The same in a child of its own session with no standard streams, so it
- * outlives the caller: its pid, or -1. */
-pid_t sched_spawn(struct rem *, const char *site, const struct sjob *, int64_t instant,
-		  double mono_at, int how);
+/* The same for n jobs due at one moment, in a child of its own session
+ * with no standard streams (so that they outlive the caller), which waits
+ * until mono_at, fires them all at once (the one time lateness counts
+ * from), a runner process each, and waits for them: its pid, or -1. */
+pid_t sched_spawn(struct rem *, const char *site, const struct sjob *const *jobs,
+		  const int64_t *instants, const int *hows, int n, double mono_at);
 /* A descriptor of the scheduler that runners close (at most 16). */
 void sched_spawn_closes(int fd);
 /* A line of the central log var/log/sched.log, for what did not run:

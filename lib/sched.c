@@ -989,18 +989,33 @@ one_order(struct rem *rm, const char *site, const struct sjob *j, struct member 
 	free(last);
 }
 
+static void
+sleep_until(double mono_at)
+{
+	if (mono_at <= 0)
+		return;
+	struct timespec ts = { .tv_sec = (time_t)mono_at };
+	ts.tv_nsec = (long)((mono_at - (double)ts.tv_sec) * 1e9);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+static int run_instant(struct rem *, const char *site, const struct sjob *, int64_t instant,
+		       double woke, int how, struct buf *out);
+
 int
 sched_runner(struct rem *rm, const char *site, const struct sjob *j, int64_t instant,
 	     double mono_at, int how, struct buf *out)
 {
-	if (mono_at > 0) {
-		struct timespec ts = { .tv_sec = (time_t)mono_at };
-		ts.tv_nsec = (long)((mono_at - (double)ts.tv_sec) * 1e9);
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-			;
-	}
+	sleep_until(mono_at);
 	/* the first thing on waking: the time, against which lateness counts */
-	double woke = rem_now_f();
+	return run_instant(rm, site, j, instant, rem_now_f(), how, out);
+}
+
+static int
+run_instant(struct rem *rm, const char *site, const struct sjob *j, int64_t instant,
+	    double woke, int how, struct buf *out)
+{
 	double fire = job_fire_time(j, instant);
 	/* the overlap lock: held for the whole run */
 	int lfd = -1, qfd = -1;
@@ -1250,8 +1265,8 @@ sched_spawn_closes(int fd)
 }
 
 pid_t
-sched_spawn(struct rem *rm, const char *site, const struct sjob *j, int64_t instant,
-	    double mono_at, int how)
+sched_spawn(struct rem *rm, const char *site, const struct sjob *const *jobs,
+	    const int64_t *instants, const int *hows, int n, double mono_at)
 {
 	fflush(stdout);
 	fflush(stderr);
@@ -1260,7 +1275,7 @@ sched_spawn(struct rem *rm, const char *site, const struct sjob *j, int64_t inst
 		return p;
 	setsid();
 	/* the scheduler's own descriptors (its lock, inotify...) are not
-	 * the run's */
+	 * the runs' */
 	for (int i = 0; i < nspawn_close; i++)
 		close(spawn_close[i]);
 	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -1281,6 +1296,21 @@ sched_spawn(struct rem *rm, const char *site, const struct sjob *j, int64_t inst
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* the index may have been made anew since the scheduler opened it */
 	index_close(rm);
-	int rc = sched_runner(rm, site, j, instant, mono_at, how, NULL);
-	_exit(rc);
+	sleep_until(mono_at);
+	/* the instant is fired now, for all of them at once: one wake, one
+	 * reading of the clock; then a runner each */
+	double woke = rem_now_f();
+	if (n == 1)
+		_exit(run_instant(rm, site, jobs[0], instants[0], woke, hows[0], NULL));
+	for (int i = 0; i < n; i++) {
+		pid_t c = fork();
+		if (c == 0)
+			_exit(run_instant(rm, site, jobs[i], instants[i], woke, hows[i], NULL));
+		if (c < 0)
+			sched_log_event(rm, jobs[i], "-", "error", instants[i],
+					"could not start its runner: %s", strerror(errno));
+	}
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	_exit(0);
 }
