@@ -53,6 +53,7 @@ struct planner {
 	double lead;    /* runners start this long ahead */
 	const char *why; /* why instants may be missed now */
 	int tick;
+	struct smap told; /* the jobs whose problem was told, across reloads */
 	pid_t *kids;    /* tick -f: the runners to wait for */
 	int nkids;
 	long fired;
@@ -65,6 +66,11 @@ say_problem(struct planner *pl, int i)
 	if (!j->problem || pl->p[i].told)
 		return;
 	pl->p[i].told = 1;
+	void **slot = smap_slot(&pl->told, j->id);
+	if (*slot && !strcmp(*slot, j->problem))
+		return; /* the same as before the reload */
+	free(*slot);
+	*slot = xstrdup(j->problem);
 	warnx("%s: %s (%s:%ld); not scheduled", j->id, j->problem, rel_path(pl->rm, j->file),
 	      j->line);
 	rem_log(pl->rm, j->id, "sched", "not scheduled: %s", j->problem);
@@ -350,6 +356,9 @@ planner_lock(struct rem *rm, pid_t *holder)
 	return fd;
 }
 
+/* The watch of the clock file's folder (REM_NOW=/FILE), or -1. */
+static int clock_wd = -1;
+
 static void
 watch_tree(struct rem *rm, int ifd)
 {
@@ -368,7 +377,7 @@ watch_tree(struct rem *rm, int ifd)
 			s[1] = 0;
 		else
 			*s = 0;
-		inotify_add_watch(ifd, d, ev);
+		clock_wd = inotify_add_watch(ifd, d, ev);
 		free(d);
 	}
 }
@@ -464,18 +473,23 @@ planner_loop(struct planner *pl, double end)
 					 { tfd, POLLIN, 0 } };
 		int ms = (int)ceil(s * 1000);
 		if (poll(fds, 3, ms < 0 ? 0 : ms) > 0) {
-			char b[4096];
+			char b[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 			if (fds[0].revents)
 				while (read(sigpipe_fd[0], b, sizeof b) > 0)
 					;
-			if (fds[1].revents && read(ifd, b, sizeof b) > 0) {
-				/* a burst of writes (a git checkout) is read once */
-				while (read(ifd, b, sizeof b) > 0)
-					;
-				const char *clock = getenv("REM_NOW");
-				(void)clock;
+			ssize_t n;
+			int tree = 0;
+			/* a burst of writes (a git checkout) is one reload; the
+			 * clock file only wakes the loop */
+			while (fds[1].revents && (n = read(ifd, b, sizeof b)) > 0)
+				for (char *e = b; e < b + n;) {
+					const struct inotify_event *ev = (const void *)e;
+					if (ev->wd != clock_wd)
+						tree = 1;
+					e += sizeof *ev + ev->len;
+				}
+			if (tree)
 				reload_at = mono_now() + 0.2;
-			}
 			if (fds[2].revents) {
 				uint64_t x;
 				if (read(tfd, &x, sizeof x) < 0 && errno == ECANCELED)
@@ -570,11 +584,10 @@ cmd_run(struct rem *rm, int argc, char **argv)
 	rem_log(rm, "-", "sched", "started: %d jobs (pid %ld)", pl.js.n, (long)getpid());
 	pl.why = "rem-sched was not running";
 	/* instants missed while it was down are planned by the first pass */
-	double start = mono_now();
-	(void)start;
 	planner_loop(&pl, wait > 0 ? mono_now() + wait : 0);
 	rem_log(rm, "-", "sched", "stopped: %ld runs started", pl.fired);
 	planner_free(&pl);
+	smap_free(&pl.told, free);
 	close(lfd);
 	return 0;
 }
@@ -645,6 +658,7 @@ cmd_tick(struct rem *rm, int argc, char **argv)
 					;
 	free(pl.kids);
 	planner_free(&pl);
+	smap_free(&pl.told, free);
 	return 0;
 }
 
