@@ -312,7 +312,7 @@ sys.exit(1)' "$REM_ROOT/var/sched/main.pid"; }
 @test "overlap: skip, queue (one waits), allow" {
 	defjobs <<-'X'
 	skip:
-	  run: echo start >>"$REM_ROOT/skip"; sleep 2
+	  run: echo start >>"$REM_ROOT/skip"; sleep 1
 	  schedule: "@daily"
 	  target: host
 	queue:
@@ -321,7 +321,7 @@ sys.exit(1)' "$REM_ROOT/var/sched/main.pid"; }
 	  target: host
 	  overlap: queue
 	allow:
-	  run: echo start >>"$REM_ROOT/allow"; sleep 2
+	  run: echo start >>"$REM_ROOT/allow"; sleep 1
 	  schedule: "@daily"
 	  target: host
 	  overlap: allow
@@ -390,12 +390,12 @@ sys.exit(1)' "$REM_ROOT/var/sched/main.pid"; }
 	job_alert
 	defjobs <<-'X'
 	long:
-	  run: sleep 3
+	  run: sleep 2
 	  schedule: "@daily"
 	  target: host
 	  max-run: 1s
 	stat:
-	  run: if [ -e "$REM_ROOT/slow" ]; then sleep 2.5; fi
+	  run: if [ -e "$REM_ROOT/slow" ]; then sleep 1.5; fi
 	  schedule: "@daily"
 	  target: host
 	  max-run-stat: {factor: 2, percentile: 90, runs: 10}
@@ -600,10 +600,10 @@ at_least() { [ "$(count_ok "$1")" -ge "$2" ]; }
 	  target: host
 	X
 	clock 2026-06-01T00:00:00Z
-	REM_NOW=$T/clock rem-sched tick -w 3
-	[ "$(count_ok rem.tick)" -ge 2 ]
+	REM_NOW=$T/clock rem-sched tick -w 2
+	[ "$(count_ok rem.tick)" -ge 1 ]
 	# while a tick watches, the daemon is refused and a tick does nothing
-	REM_NOW=$T/clock rem-sched tick -w 4 &
+	REM_NOW=$T/clock rem-sched tick -w 2 &
 	tick=$!
 	poll 300 held_pid
 	run rem-sched run
@@ -625,10 +625,10 @@ at_least() { [ "$(count_ok "$1")" -ge "$2" ]; }
 	job_alert
 	defjobs <<-'X'
 	long:
-	  run: sleep 5
+	  run: sleep 3
 	  schedule: "@daily"
 	  target: host
-	  max-run: 2s
+	  max-run: 1s
 	X
 	rem-sched fire rem.long >/dev/null 2>&1 &
 	pid=$!
@@ -639,7 +639,7 @@ at_least() { [ "$(count_ok "$1")" -ge "$2" ]; }
 	refute_output --partial "running since"
 	run rem-sched log -j rem.long -r lost
 	assert_output --partial "its runner (pid $pid) died while it ran; started 20"
-	sleep 2.5 # past max-run: the watch of a dead runner must say nothing
+	sleep 1.5 # past max-run: the watch of a dead runner must say nothing
 	run rem-sched log -j rem.long -r overrun
 	assert_failure 1
 	run rem-alert ls
