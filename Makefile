@@ -12,16 +12,18 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Ilib $(PKG_CFLAGS) \
 	-DREM_SHAREDIR='"$(SHAREDIR)"'
-LDLIBS += $(PKG_LIBS) -lm
+LDLIBS += $(PKG_LIBS) -ldl -lm
 # Link only what a command uses (Debian's gcc does so already; others may
-# not): librrd alone pulls in some forty
-# libraries that every command would load at start.
+# not).  librrd and libcurl are not linked at all: with them some seventy
+# libraries load at every command's start, some forty milliseconds; lib/dl.c
+# loads them when a command first calls them.
 override LDFLAGS += -Wl,--as-needed
 
 # Asking pkg-config fails before contrib/deps has run: the deps target runs
 # first in every build, so only evaluate when it is there.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(filter-out librrd libcurl,$(PKGS)) 2>/dev/null)
+DL_LIBS = $(shell pkg-config --libs librrd libcurl 2>/dev/null)
 
 CMDS = $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 BINS = $(addprefix bin/,$(CMDS))
@@ -45,8 +47,9 @@ bin/%: cmd/%.c lib/librem.a lib/rem.h
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $< lib/librem.a $(LDFLAGS) $(LDLIBS)
 
+# unit tests may call librrd and libcurl themselves: linked in
 t/unit/%: t/unit/%.c lib/librem.a lib/rem.h
-	$(CC) $(CFLAGS) -o $@ $< lib/librem.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< lib/librem.a $(LDFLAGS) $(LDLIBS) $(DL_LIBS)
 
 # The bats files that make machines (processes, namespaces, daemons), and
 # the rest, which only use trees of their own: the two groups run side by
@@ -98,7 +101,7 @@ build-san/bin/%: cmd/%.c build-san/lib/librem.a
 	$(CC) $(SANFLAGS) -o $@ $< build-san/lib/librem.a $(SANLIBS)
 build-san/t/unit/%: t/unit/%.c build-san/lib/librem.a
 	@mkdir -p build-san/t/unit
-	$(CC) $(SANFLAGS) -o $@ $< build-san/lib/librem.a $(SANLIBS)
+	$(CC) $(SANFLAGS) -o $@ $< build-san/lib/librem.a $(SANLIBS) $(DL_LIBS)
 
 # Sanitized commands run some 1.4 times slower; side by side as check's.
 # The sanitized pass leaves the megavisors and examples out, so the files
@@ -116,7 +119,7 @@ sanitize: deps $(SAN_BINS) $(SAN_UNITS)
 
 bench: all
 	@PATH="$(CURDIR)/bin:$$PATH" REM_BENCH_CC="$(CC) $(CFLAGS)" \
-		REM_BENCH_LIBS="$(CURDIR)/lib/librem.a $(LDFLAGS) $(LDLIBS)" sh t/bench/run
+		REM_BENCH_LIBS="$(CURDIR)/lib/librem.a $(LDFLAGS) $(LDLIBS) $(DL_LIBS)" sh t/bench/run
 
 demo: all
 	@PATH="$(CURDIR)/bin:$$PATH" REM_SHARE="$(CURDIR)/share" sh share/examples/demo.sh
