@@ -462,6 +462,17 @@ sched_running(struct rem *rm, const char *site, const char *job, struct buf *out
 
 /* This job holds alert@subject up (note) or lets it go (note NULL).  The
  * alert is raised while any job holds it, cleared when the last lets go. */
+/* Has a hold record (lines "JOB\tNOTE") a line of job's? */
+static int
+held_by(const char *v, const char *job)
+{
+	size_t il = strlen(job);
+	for (const char *p = v; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
+		if (!strncmp(p, job, il) && p[il] == '\t')
+			return 1;
+	return 0;
+}
+
 static void
 hold_alert(struct rem *rm, const char *site, const struct sjob *j, const char *subject,
 	   const char *note)
@@ -472,10 +483,7 @@ hold_alert(struct rem *rm, const char *site, const struct sjob *j, const char *s
 	if (!note) {
 		/* a good run that holds nothing: the common case, no lock */
 		char *v = fetch(rdb_r(rm), k);
-		size_t il = strlen(j->id);
-		int holds = 0;
-		for (char *p = v; p && *p && !holds; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "")
-			holds = !strncmp(p, j->id, il) && p[il] == '\t';
+		int holds = held_by(v, j->id);
 		free(v);
 		if (!holds) {
 			free(k);
